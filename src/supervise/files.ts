@@ -1,0 +1,78 @@
+// The supervisor side of supervise/: the directory, its lock, and the two FIFOs
+// it holds open for its whole life.
+import fs from 'node:fs';
+import net from 'node:net';
+import { flock, LOCK_EX, LOCK_NB, mkfifo } from '../sys/libc.js';
+
+const { O_RDONLY, O_RDWR, O_WRONLY, O_NONBLOCK, O_CREAT, O_APPEND } = fs.constants;
+
+export class Step extends Error {
+  constructor(readonly what: string, readonly cause: unknown) { super(what); }
+}
+
+/** mkdir supervise/ 0700 unless it exists (a symlink to a directory is fine). */
+export function makeDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Step(`unable to mkdir ${dir}`, e);
+  }
+}
+
+/** Open and exclusively lock supervise/lock; returns the fd, held for life. */
+export function lock(dir: string, name: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(`${dir}/lock`, O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT, 0o600);
+  } catch (e) {
+    throw new Step(`unable to open ${name}/lock`, e);
+  }
+  try {
+    flock(fd, LOCK_EX | LOCK_NB);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw new Step(`unable to lock ${name}/lock`, e);
+  }
+  return fd;
+}
+
+function fifo(path: string, label: string): void {
+  try {
+    mkfifo(path, 0o600);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EEXIST') throw new Step(`unable to create ${label}`, e);
+  }
+}
+
+export interface Fifos { control: net.Socket; controlFd: number; okFd: number }
+
+/**
+ * Create (if needed) and open `control` and `ok`. `control` is opened
+ * read-write so it never reports EOF, and read through epoll (SPEC §4).
+ */
+export function openFifos(dir: string, name: string, onByte: (bytes: Buffer) => void): Fifos {
+  fifo(`${dir}/control`, `${name}/control`);
+  fifo(`${dir}/ok`, `${name}/ok`);
+  let controlFd: number;
+  let okFd: number;
+  try {
+    controlFd = fs.openSync(`${dir}/control`, O_RDWR | O_NONBLOCK);
+  } catch (e) {
+    throw new Step(`unable to open ${name}/control`, e);
+  }
+  try {
+    okFd = fs.openSync(`${dir}/ok`, O_RDONLY | O_NONBLOCK);
+  } catch (e) {
+    fs.closeSync(controlFd);
+    throw new Step(`unable to open ${name}/ok`, e);
+  }
+  const control = new net.Socket({ fd: controlFd, readable: true, writable: false });
+  control.on('data', onByte);
+  control.on('error', () => { /* a FIFO opened O_RDWR has no peer to lose */ });
+  return { control, controlFd, okFd };
+}
+
+export function closeFifos(f: Fifos): void {
+  f.control.destroy();
+  try { fs.closeSync(f.okFd); } catch { /* already gone */ }
+}

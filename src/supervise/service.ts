@@ -1,0 +1,324 @@
+// The runsv engine: one service directory, its ./run and ./finish, its optional
+// log service, the pipe between them, and the control FIFOs (man runsv).
+// `runsv DIR` runs one of these; a supervision host runs one per service.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipe } from '../sys/libc.js';
+import * as tai from '../sys/tai64n.js';
+import * as files from './files.js';
+import * as status from './status.js';
+import { STATE, type State } from './status.js';
+
+export interface ServiceOptions {
+  /** How messages name this supervisor: `runsv DIR`. */
+  label: string;
+  /** Start every child in a new session (runsvdir -P). */
+  newSession?: boolean;
+  /** Messages: `${label}: warning: ...` / `${label}: fatal: ...` (fatal does not exit here). */
+  report(kind: 'warning' | 'fatal', text: string, err?: unknown): void;
+  /** The supervisor is done (told to exit and everything is down). */
+  onExit(): void;
+}
+
+const signalOf: Record<string, NodeJS.Signals> = {
+  p: 'SIGSTOP', c: 'SIGCONT', h: 'SIGHUP', a: 'SIGALRM', i: 'SIGINT', q: 'SIGQUIT',
+  '1': 'SIGUSR1', '2': 'SIGUSR2', t: 'SIGTERM', k: 'SIGKILL',
+};
+
+/** One supervised program: the service's ./run (and ./finish), or its log's. */
+class Proc {
+  state: State = STATE.down;
+  pid = 0;
+  child: ChildProcess | null = null;
+  want: 'u' | 'd' = 'u';
+  wantExit = false;
+  paused = false;
+  term = false;
+  when = tai.now();
+  private lastStart = -Infinity;
+  private startPending = false;
+  private delay: NodeJS.Timeout | null = null;
+  private queue: string[] = [];
+  private busy = false;
+  fifos: files.Fifos | null = null;
+  lockFd = -1;
+
+  constructor(
+    readonly svc: Service,
+    readonly dir: string, // where ./run lives
+    readonly sup: string, // its supervise directory
+    readonly name: string, // 'supervise' or 'log/supervise', for messages
+    readonly isLog: boolean,
+  ) {}
+
+  setup(): void {
+    files.makeDir(this.sup);
+    this.lockFd = files.lock(this.sup, this.name);
+    this.fifos = files.openFifos(this.sup, this.name, (b) => this.command(b.toString('latin1')));
+  }
+
+  teardown(): void {
+    if (this.delay) clearTimeout(this.delay);
+    if (this.fifos) files.closeFifos(this.fifos);
+    this.fifos = null;
+    if (this.lockFd >= 0) fs.closeSync(this.lockFd);
+    this.lockFd = -1;
+  }
+
+  save(): void {
+    const s: status.Status = {
+      when: this.when, pid: this.pid, paused: this.paused, want: this.want, term: this.term, state: this.state,
+    };
+    status.write(this.sup, s, this.wantExit, (file, e) =>
+      this.svc.opts.report('warning', `unable to write ${this.name}/${file}`, e));
+  }
+
+  private changed(state: State, pid: number): void {
+    this.state = state;
+    this.pid = pid;
+    this.when = tai.now();
+    this.save();
+  }
+
+  /** Start ./run when down, no sooner than a second after its last start. */
+  up(): void {
+    this.startPending = true;
+    if (this.state !== STATE.down || this.delay) return;
+    const wait = this.lastStart + 1000 - Date.now();
+    if (wait > 0) {
+      this.delay = setTimeout(() => { this.delay = null; if (this.startPending) this.up(); }, wait);
+      return;
+    }
+    this.startPending = false;
+    this.lastStart = Date.now();
+    const child = this.spawn('./run', []);
+    if (!child) { this.ranOut(111, 0); return; }
+    this.child = child;
+    child.on('exit', (code, sig) => {
+      this.child = null;
+      this.ranOut(code ?? -1, sig ? os.constants.signals[sig] : 0);
+    });
+    this.changed(STATE.run, child.pid!);
+  }
+
+  private cancelStart(): void {
+    this.startPending = false;
+    if (this.delay) { clearTimeout(this.delay); this.delay = null; }
+  }
+
+  private spawn(file: string, args: string[]): ChildProcess | null {
+    const stdio: StdioOptions = this.isLog
+      ? [this.svc.logPipe![0], 'inherit', 'inherit']
+      : ['inherit', this.svc.logPipe ? this.svc.logPipe[1] : 'inherit', 'inherit'];
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { cwd: this.dir, stdio, detached: this.svc.opts.newSession ?? false });
+    } catch (e) {
+      this.svc.opts.report('fatal', `unable to start ${file}`, e);
+      return null;
+    }
+    if (child.pid === undefined) {
+      child.once('error', (e) => this.svc.opts.report('fatal', `unable to start ${file}`, e));
+      return null;
+    }
+    child.on('error', () => { /* signals to a reaped child: nothing to do */ });
+    return child;
+  }
+
+  /** ./run is gone: run ./finish if there is one, else settle down. */
+  private ranOut(code: number, sig: number): void {
+    this.term = false;
+    if (fs.existsSync(path.join(this.dir, 'finish')) && !this.isLog) {
+      const child = this.spawn('./finish', [String(code), String(sig)]);
+      if (child) {
+        this.child = child;
+        child.on('exit', () => { this.child = null; this.settled(); });
+        this.changed(STATE.finish, child.pid!);
+        return;
+      }
+    }
+    this.settled();
+  }
+
+  private settled(): void {
+    this.changed(STATE.down, 0);
+    if (this.wantExit) { this.svc.checkExit(); return; }
+    if (this.want === 'u' || this.startPending) this.up();
+  }
+
+  private signal(sig: NodeJS.Signals): void {
+    if (this.state !== STATE.run || !this.pid) return;
+    try { process.kill(this.pid, sig); } catch { /* already gone; its exit is on the way */ }
+  }
+
+  /** A control script control/X: true if it exited 0 (the default action is skipped). */
+  private script(c: string): Promise<boolean> {
+    const file = path.join(this.svc.dir, 'control', c);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (!fs.statSync(file).isFile()) return Promise.resolve(false);
+    } catch {
+      return Promise.resolve(false);
+    }
+    const child = this.spawn(`./control/${c}`, []);
+    if (!child) return Promise.resolve(false);
+    return new Promise((resolve) => child.on('exit', (code) => resolve(code === 0)));
+  }
+
+  command(bytes: string): void {
+    for (const c of bytes) this.queue.push(c);
+    if (!this.busy) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.queue.length) {
+        await this.one(this.queue.shift()!);
+        if (this.fifos) this.save();
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async one(c: string): Promise<void> {
+    const custom = !this.isLog; // the log service's control cannot be customized
+    switch (c) {
+      case 'u':
+      case 'o':
+        if (custom) await this.script('u');
+        this.want = c === 'u' ? 'u' : 'd';
+        if (this.state === STATE.down) this.up();
+        return;
+      case 'd':
+        this.want = 'd';
+        this.cancelStart();
+        await this.stop('d', custom);
+        return;
+      case 'x':
+        if (this.isLog) return;
+        this.want = 'd';
+        this.wantExit = true;
+        this.cancelStart();
+        await this.stop('x', custom);
+        this.svc.checkExit();
+        return;
+      default: {
+        const sig = signalOf[c];
+        if (!sig) return; // not a command: ignored, as runsv does
+        if (custom && await this.script(c)) {
+          if (c === 'p') this.paused = true;
+          if (c === 'c') this.paused = false;
+          return;
+        }
+        this.signal(sig);
+        if (this.state !== STATE.run) return;
+        if (c === 'p') this.paused = true;
+        if (c === 'c') this.paused = false;
+        if (c === 't') this.term = true;
+      }
+    }
+  }
+
+  /** d and x on a running service: control/t or TERM, then CONT, then control/d|x. */
+  private async stop(c: 'd' | 'x', custom: boolean): Promise<void> {
+    if (this.state !== STATE.run) return;
+    if (!(custom && await this.script('t'))) {
+      this.signal('SIGTERM');
+      this.term = true;
+    }
+    this.signal('SIGCONT');
+    this.paused = false;
+    if (custom) await this.script(c);
+  }
+}
+
+export class Service {
+  readonly main: Proc;
+  log: Proc | null = null;
+  logPipe: [number, number] | null = null;
+  private exiting = false;
+
+  /** `dir` must be absolute. Throws files.Step (with a message) when it cannot start. */
+  constructor(readonly dir: string, readonly opts: ServiceOptions) {
+    this.main = new Proc(this, dir, path.join(dir, 'supervise'), 'supervise', false);
+  }
+
+  start(): void {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.dir);
+    } catch (e) {
+      throw new files.Step('unable to change to directory', e);
+    }
+    if (!st.isDirectory()) throw new files.Step('unable to change to directory', Object.assign(new Error(), { code: 'ENOTDIR' }));
+    const logDir = path.join(this.dir, 'log');
+    if (isDir(logDir)) {
+      try {
+        this.logPipe = pipe();
+      } catch (e) {
+        throw new files.Step('unable to create pipe for log service', e);
+      }
+      this.log = new Proc(this, logDir, path.join(logDir, 'supervise'), 'log/supervise', true);
+    }
+    this.main.setup();
+    try {
+      this.log?.setup();
+    } catch (e) {
+      this.main.teardown();
+      throw e;
+    }
+    for (const p of [this.main, this.log]) {
+      if (!p) continue;
+      if (fs.existsSync(path.join(p.dir, 'down'))) {
+        p.want = 'd';
+        p.save();
+      } else {
+        p.up();
+      }
+    }
+  }
+
+  /** runsv got TERM: act as if `x` was written to the control pipe. */
+  exit(): void {
+    this.main.command('x');
+  }
+
+  /** Called when something went down: is it time to leave? (man runsv, x) */
+  checkExit(): void {
+    if (this.exiting || !this.main.wantExit || this.main.state !== STATE.down) return;
+    const log = this.log;
+    if (log && log.state !== STATE.down) {
+      log.wantExit = true;
+      log.want = 'd';
+      this.closeLogWriter();
+      return;
+    }
+    this.exiting = true;
+    this.closeLogWriter();
+    this.main.teardown();
+    log?.teardown();
+    if (this.logPipe) {
+      try { fs.closeSync(this.logPipe[0]); } catch { /* closed */ }
+    }
+    this.opts.onExit();
+  }
+
+  private closeLogWriter(): void {
+    if (this.logPipe && this.logPipe[1] >= 0) {
+      try { fs.closeSync(this.logPipe[1]); } catch { /* closed */ }
+      this.logPipe[1] = -1;
+    }
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

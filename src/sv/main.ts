@@ -1,0 +1,4 @@
+export function main(argv: string[]): void {
+  void argv;
+  process.exit(100);
+}

@@ -1,0 +1,190 @@
+// The few libc calls Node lacks, through koffi. Every binding lives here and
+// nowhere else; programs that never import this module never load koffi.
+//
+// Each call throws a SysError (with the C errno name, e.g. 'EAGAIN') on failure,
+// so callers can report "unable to X: why" in runit's words.
+import koffi from 'koffi';
+import os from 'node:os';
+import { errnoText } from './errors.js';
+
+const lib = koffi.load('libc.so.6');
+
+const c = {
+  pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
+  mkfifo: lib.func('int mkfifo(const char *path, uint32_t mode)'),
+  flock: lib.func('int flock(int fd, int op)'),
+  fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
+  execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
+  getrlimit: lib.func('int getrlimit(int res, _Out_ uint8_t *rlim)'),
+  setrlimit: lib.func('int setrlimit(int res, const uint8_t *rlim)'),
+  setsid: lib.func('int setsid(void)'),
+  setpgid: lib.func('int setpgid(int pid, int pgid)'),
+  signal: lib.func('void *signal(int sig, void *handler)'),
+  sigprocmask: lib.func('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)'),
+  dup2: lib.func('int dup2(int oldfd, int newfd)'),
+  chroot: lib.func('int chroot(const char *path)'),
+  nice: lib.func('int nice(int inc)'),
+  reboot: lib.func('int reboot(int cmd)'),
+  sync: lib.func('void sync(void)'),
+  kill: lib.func('int kill(int pid, int sig)'),
+  getpgrp: lib.func('int getpgrp(void)'),
+  errnoLoc: lib.func('int *__errno_location(void)'),
+};
+
+export class SysError extends Error {
+  constructor(readonly call: string, readonly code: string, readonly errno: number) {
+    super(`${call}: ${errnoText(code)}`);
+  }
+}
+
+const errnoNames: Record<number, string> = Object.fromEntries(
+  Object.entries(os.constants.errno).map(([k, v]) => [v, k]),
+);
+
+function check(call: string, r: number): number {
+  if (r < 0) {
+    const e = koffi.errno();
+    throw new SysError(call, errnoNames[e] ?? `E${e}`, e);
+  }
+  return r;
+}
+
+export const O_CLOEXEC = 0o2000000;
+export const O_NONBLOCK = 0o4000;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+export const FD_CLOEXEC = 1;
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** pipe2(2): returns [readEnd, writeEnd]. */
+export function pipe(flags = O_CLOEXEC): [number, number] {
+  const fds = [0, 0];
+  check('pipe2', c.pipe2(fds, flags));
+  return [fds[0]!, fds[1]!];
+}
+
+export function mkfifo(path: string, mode: number): void {
+  check('mkfifo', c.mkfifo(path, mode));
+}
+
+/** flock(2); with LOCK_NB a held lock throws SysError code EWOULDBLOCK/EAGAIN. */
+export function flock(fd: number, op: number): void {
+  check('flock', c.flock(fd, op));
+}
+
+export function setCloexec(fd: number, on: boolean): void {
+  const flags = check('fcntl', c.fcntl(fd, F_GETFD, 'int', 0));
+  check('fcntl', c.fcntl(fd, F_SETFD, 'int', on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC));
+}
+
+export function getCloexec(fd: number): boolean {
+  return (check('fcntl', c.fcntl(fd, F_GETFD, 'int', 0)) & FD_CLOEXEC) !== 0;
+}
+
+export function setNonblock(fd: number, on: boolean): void {
+  const flags = check('fcntl', c.fcntl(fd, F_GETFL, 'int', 0));
+  check('fcntl', c.fcntl(fd, F_SETFL, 'int', on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK));
+}
+
+export function dup2(from: number, to: number): void {
+  check('dup2', c.dup2(from, to));
+}
+
+export const RLIMIT = {
+  CPU: 0, FSIZE: 1, DATA: 2, STACK: 3, CORE: 4, RSS: 5, NPROC: 6, NOFILE: 7,
+  MEMLOCK: 8, AS: 9,
+} as const;
+export const RLIM_INFINITY = 0xffffffffffffffffn;
+
+export interface Rlimit { cur: bigint; max: bigint }
+
+export function getrlimit(res: number): Rlimit {
+  const b = Buffer.alloc(16);
+  check('getrlimit', c.getrlimit(res, b));
+  return { cur: b.readBigUInt64LE(0), max: b.readBigUInt64LE(8) };
+}
+
+export function setrlimit(res: number, lim: Rlimit): void {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64LE(lim.cur, 0);
+  b.writeBigUInt64LE(lim.max, 8);
+  check('setrlimit', c.setrlimit(res, b));
+}
+
+/** Raise the soft limit on open files to the hard limit (SPEC §4). */
+export function raiseNofile(): void {
+  const l = getrlimit(RLIMIT.NOFILE);
+  if (l.cur < l.max) setrlimit(RLIMIT.NOFILE, { cur: l.max, max: l.max });
+}
+
+export function setsid(): number {
+  return check('setsid', c.setsid());
+}
+
+export function setpgid(pid: number, pgid: number): void {
+  check('setpgid', c.setpgid(pid, pgid));
+}
+
+export function getpgrp(): number {
+  return c.getpgrp();
+}
+
+export function chroot(path: string): void {
+  check('chroot', c.chroot(path));
+}
+
+/** nice(2): -1 is a valid result, so errno is cleared first. */
+export function nice(inc: number): void {
+  const loc = c.errnoLoc();
+  koffi.encode(loc, 'int', 0);
+  const r = c.nice(inc);
+  if (r === -1 && koffi.errno() !== 0) check('nice', -1);
+}
+
+export const RB = { AUTOBOOT: 0x01234567, HALT_SYSTEM: 0xcdef0123, POWER_OFF: 0x4321fedc, ENABLE_CAD: 0x89abcdef, DISABLE_CAD: 0 } as const;
+
+export function reboot(cmd: number): void {
+  check('reboot', c.reboot(cmd | 0));
+}
+
+export function sync(): void {
+  c.sync();
+}
+
+const NSIG = 65;
+const SIG_SETMASK = 2;
+
+/**
+ * execve(2) from Node (SPEC §4): before the exec, every signal goes back to its
+ * default disposition and the mask is emptied (Node leaves SIGPIPE and SIGXFSZ
+ * ignored, and ignored signals survive exec), and the fds in `keep` (default
+ * 0, 1, 2) lose FD_CLOEXEC (Node sets it on them at startup). Every other fd
+ * Node opened is close-on-exec already and vanishes with the exec.
+ * Returns only on failure, by throwing.
+ */
+export function execve(path: string, argv: string[], env: NodeJS.ProcessEnv | string[], keep: number[] = [0, 1, 2]): never {
+  for (const fd of keep) {
+    try { setCloexec(fd, false); } catch { /* a closed fd stays closed */ }
+  }
+  for (let s = 1; s < NSIG; s++) {
+    if (s === 9 || s === 19 || s === 32 || s === 33) continue;
+    c.signal(s, null);
+  }
+  c.sigprocmask(SIG_SETMASK, Buffer.alloc(128), Buffer.alloc(128));
+  const envp = Array.isArray(env)
+    ? env
+    : Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  c.execve(path, [...argv, null], [...envp, null]);
+  const e = koffi.errno();
+  throw new SysError('execve', errnoNames[e] ?? `E${e}`, e);
+}
+
+/** Send a signal to a pid or (negative) process group; false if it is gone. */
+export function kill(pid: number, sig: number): boolean {
+  return c.kill(pid, sig) === 0;
+}
