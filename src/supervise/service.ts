@@ -71,8 +71,10 @@ class Proc {
     const s: status.Status = {
       when: this.when, pid: this.pid, paused: this.paused, want: this.want, term: this.term, state: this.state,
     };
-    status.write(this.sup, s, this.wantExit, (file, e) =>
-      this.svc.opts.report('warning', `unable to write ${this.name}/${file}`, e));
+    status.write(this.sup, s, this.wantExit, (what, e) => {
+      const [verb, ...rest] = what.split(' ');
+      this.svc.opts.report('warning', `unable to ${verb} ${this.name}/${rest.join(' ')}`, e);
+    });
   }
 
   private changed(state: State, pid: number): void {

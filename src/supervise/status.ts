@@ -72,27 +72,28 @@ export function read(superviseDir: string): Status {
   }
 }
 
-function replace(dir: string, name: string, data: Buffer | string, warn: (file: string, e: unknown) => void): void {
+function replace(dir: string, name: string, data: Buffer | string, warn: (what: string, e: unknown) => void): void {
   const tmp = `${dir}/${name}.new`;
   try {
     fs.writeFileSync(tmp, data, { mode: 0o644 });
   } catch (e) {
-    warn(`${name}.new`, e);
+    warn(`open ${name}.new`, e);
     return;
   }
   try {
     fs.renameSync(tmp, `${dir}/${name}`);
   } catch (e) {
-    warn(`${name}.new to ${name}`, e);
+    warn(`rename ${name}.new to ${name}`, e);
   }
 }
 
 /**
- * Write status, stat and pid, each atomically (`X.new` then rename). Write
- * failures go to `warn` (the supervisor keeps running without its files).
+ * Write status, stat and pid, each atomically (`X.new` then rename). Failures
+ * go to `warn` as `open status.new` / `rename status.new to status` (the
+ * supervisor keeps running without its files).
  */
 export function write(superviseDir: string, s: Status, wantExit: boolean,
-  warn: (file: string, e: unknown) => void): void {
+  warn: (what: string, e: unknown) => void): void {
   replace(superviseDir, 'status', pack(s), warn);
   replace(superviseDir, 'stat', statText(s, wantExit) + '\n', warn);
   replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn);

@@ -1,4 +1,293 @@
+// sv [-v] [-w sec] command service ... (man sv), plus `enable` and `disable`.
+// Also the LSB init-script mode when called by another base name.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { GetoptError, getopt } from '../sys/getopt.js';
+import { why } from '../sys/errors.js';
+import { setProgram } from '../sys/say.js';
+import * as tai from '../sys/tai64n.js';
+import * as control from '../supervise/control.js';
+import * as status from '../supervise/status.js';
+import { line, normallyUp } from './report.js';
+
+/** What a command does: bytes to send, what to wait for, whether to kill on timeout. */
+interface Action {
+  acts: string; // control bytes sent; '' for status
+  wait: boolean; // wait for the effect and report
+  kill?: boolean; // on timeout send k (force-*)
+  ifUp?: boolean; // try-restart: only services that are up
+  status?: boolean;
+  downFile?: 'remove' | 'create'; // enable / disable
+}
+
+function parseCommand(cmd: string, verbose: boolean, lsb: boolean): Action | null {
+  switch (cmd) {
+    case 'start': return { acts: 'u', wait: true };
+    case 'stop': return { acts: 'd', wait: true };
+    case 'reload': return { acts: 'h', wait: true };
+    case 'restart': return { acts: 'tcu', wait: true };
+    case 'shutdown': return { acts: 'x', wait: true };
+    case 'force-stop': return { acts: 'd', wait: true, kill: true };
+    case 'force-reload': return { acts: 'tc', wait: true, kill: true };
+    case 'force-restart': return { acts: 'tcu', wait: true, kill: true };
+    case 'force-shutdown': return { acts: 'x', wait: true, kill: true };
+    case 'try-restart': return { acts: 'tc', wait: true, ifUp: true };
+    case 'check': return { acts: 'C', wait: true };
+    case 'enable': return { acts: 'u', wait: verbose, downFile: 'remove' };
+    case 'disable': return { acts: 'd', wait: verbose, downFile: 'create' };
+    case 'status': return { acts: '', wait: false, status: true };
+  }
+  const c = cmd[0];
+  switch (c) {
+    case 's':
+      if (lsb) return null;
+      return { acts: '', wait: false, status: true };
+    case 'e': return { acts: 'x', wait: verbose };
+    case 'u': case 'd': case 'o': case 'p': case 'c': case 'h': case 'a': case 'i':
+    case 'q': case '1': case '2': case 't': case 'k': case 'x':
+      return { acts: c, wait: verbose };
+  }
+  return null;
+}
+
+class Sv {
+  failures = 0;
+  lsbStatus = 0;
+  readonly start = tai.now();
+
+  constructor(readonly lsb: boolean, readonly svdir: string) {}
+
+  print(s: string): void {
+    fs.writeSync(1, s + '\n');
+  }
+
+  /** Where a service named on the command line lives (man sv). */
+  dirOf(name: string): string {
+    if (this.lsb || !(name.startsWith('.') || name.startsWith('/') || name.endsWith('/'))) {
+      return path.join(this.svdir, name);
+    }
+    return name;
+  }
+
+  fail(name: string, text: string): void {
+    this.print(`fail: ${name}: ${text}`);
+    this.failures++;
+  }
+
+  warn(name: string, text: string): void {
+    this.print(`warning: ${name}: ${text}`);
+    this.failures++;
+  }
+
+  /**
+   * The status of the supervisor in `dir`: 'down' when no runsv holds ok,
+   * null after printing a warning, else the record.
+   */
+  get(name: string, dir: string, quiet = false): status.Status | 'none' | null {
+    const sup = `${dir}/supervise`;
+    try {
+      if (!control.running(sup)) return 'none';
+    } catch (e) {
+      if (!quiet) this.warn(name, `unable to open supervise/ok: ${why(e)}`);
+      this.lsbStatus = 4;
+      return null;
+    }
+    try {
+      return status.read(sup);
+    } catch (e) {
+      if (!quiet) this.warn(name, `unable to read supervise/status: ${why(e)}`);
+      this.lsbStatus = 4;
+      return null;
+    }
+  }
+
+  chdirOk(name: string, dir: string): boolean {
+    try {
+      if (fs.statSync(dir).isDirectory()) return true;
+      this.fail(name, 'unable to change to service directory: not a directory');
+    } catch (e) {
+      this.fail(name, `unable to change to service directory: ${why(e)}`);
+    }
+    return false;
+  }
+
+  showStatus(name: string, dir: string): void {
+    const s = this.get(name, dir);
+    if (s === null) return;
+    if (s === 'none') { this.fail(name, 'runsv not running'); return; }
+    let t = line(name, s, normallyUp(dir));
+    if (this.lsb && s.state !== status.STATE.run) this.lsbStatus = 3;
+    const log = `${dir}/log`;
+    let isDir = false;
+    try { isDir = fs.statSync(log).isDirectory(); } catch { /* no log */ }
+    if (isDir) {
+      const logName = `${name.endsWith('/') ? name : name + '/'}log`;
+      try {
+        const ls = control.running(`${log}/supervise`) ? status.read(`${log}/supervise`) : null;
+        if (ls) t += '; ' + line('log', ls, normallyUp(log));
+        else { t += `; fail: ${logName}: runsv not running`; this.failures++; }
+      } catch (e) {
+        t += `; warning: ${logName}: unable to open supervise/ok: ${why(e)}`;
+        this.failures++;
+      }
+    }
+    this.print(t);
+  }
+
+  send(name: string, dir: string, acts: string): boolean {
+    const s = this.get(name, dir);
+    if (s === null) return false;
+    if (s === 'none') { this.fail(name, 'runsv not running'); return false; }
+    try {
+      control.send(`${dir}/supervise`, acts);
+    } catch (e) {
+      this.warn(name, `unable to open supervise/control: ${why(e)}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** ./check, if there is one: exit 0 means the service is available. */
+  checkScript(dir: string): boolean {
+    try {
+      fs.accessSync(`${dir}/check`, fs.constants.X_OK);
+    } catch {
+      return true;
+    }
+    const r = spawnSync('./check', [], { cwd: dir, stdio: 'inherit' });
+    return r.status === 0;
+  }
+
+  /** Has the service reached what `acts` asked for? (man sv, -v). Prints ok: when it has. */
+  reached(name: string, dir: string, acts: string): boolean | 'gone' {
+    const s = this.get(name, dir, true);
+    if (s === null) return false;
+    if (s === 'none') {
+      if (acts === 'x') { this.print(`ok: ${name}: runsv not running`); return true; }
+      return 'gone';
+    }
+    const changed = s.when.sec > this.start.sec ||
+      (s.when.sec === this.start.sec && s.when.nano >= this.start.nano);
+    const up = (): boolean => s.pid !== 0 && s.state === status.STATE.run && this.checkScript(dir);
+    let done: boolean;
+    switch (acts) {
+      case 'x': done = false; break;
+      case 'u': done = up(); break;
+      case 'd': done = s.pid === 0; break;
+      case 'c': done = !(s.pid && s.paused); break;
+      case 'p': done = !(s.pid && !s.paused); break;
+      case 'o': done = (s.pid !== 0 && s.want === 'd') || (s.pid === 0 && changed); break;
+      case 't': case 'k': case 'tc': done = (s.pid === 0 && s.want === 'd') || changed; break;
+      case 'tcu': done = (s.pid === 0 && s.want === 'd') || (changed && up()); break;
+      case 'C': done = s.want === 'u' ? up() : s.pid === 0; break;
+      default: done = true; // signals: sent is done
+    }
+    if (done) this.print(`ok: ${line(name, s, normallyUp(dir))}`);
+    return done;
+  }
+
+  /** The end of the wait: `timeout: ...`, or with force-* `kill: ...` and a k. */
+  timedOut(name: string, dir: string, kill: boolean): void {
+    this.failures++;
+    const s = this.get(name, dir, true);
+    if (kill) {
+      try { control.send(`${dir}/supervise`, 'k'); } catch { /* reported below as it is */ }
+    }
+    if (s === null || s === 'none') {
+      this.print(`${kill ? 'kill' : 'timeout'}: ${name}: runsv not running`);
+      return;
+    }
+    this.print(`${kill ? 'kill' : 'timeout'}: ${line(name, s, normallyUp(dir))}`);
+  }
+}
+
 export function main(argv: string[]): void {
-  void argv;
-  process.exit(100);
+  const prog = path.basename(argv[1] ?? 'sv');
+  const lsb = prog !== 'sv';
+  setProgram(prog);
+  const usage = (): never => {
+    fs.writeSync(2, lsb ? `usage: ${prog} [-w sec] command\n\n` : 'usage: sv [-v] [-w sec] command service ...\n\n');
+    process.exit(lsb ? 2 : 100);
+  };
+  let verbose = false;
+  let waitSec = 7;
+  const env = process.env.SVWAIT;
+  if (env !== undefined) waitSec = parseInt(env, 10) || 0;
+  let rest: string[];
+  try {
+    const r = getopt(argv.slice(2), 'w:vV');
+    for (const o of r.opts) {
+      if (o.opt === 'v') verbose = true;
+      if (o.opt === 'w') { verbose = true; waitSec = parseInt(o.arg!, 10) || 0; }
+      if (o.opt === 'V') fs.writeSync(2, '$Id: runit-ts 0.1.0 $\n');
+    }
+    rest = r.rest;
+  } catch (e) {
+    if (e instanceof GetoptError) usage();
+    throw e;
+  }
+  const cmd = rest[0];
+  if (!cmd) usage();
+  const names = lsb ? [prog] : rest.slice(1);
+  if (!names.length) usage();
+  const action = parseCommand(cmd!, verbose, lsb);
+  if (!action) usage();
+  const a = action!;
+
+  const svdir = process.env.SVDIR || '/service/';
+  const sv = new Sv(lsb, svdir);
+  const pending: { name: string; dir: string }[] = [];
+  for (const name of names) {
+    const dir = sv.dirOf(name);
+    if (!sv.chdirOk(name, dir)) continue;
+    if (a.status) { sv.showStatus(name, dir); continue; }
+    if (a.downFile === 'remove') {
+      try { fs.unlinkSync(`${dir}/down`); } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') { sv.fail(name, `unable to remove down: ${why(e)}`); continue; }
+      }
+    }
+    if (a.downFile === 'create') {
+      try { fs.closeSync(fs.openSync(`${dir}/down`, 'a')); } catch (e) {
+        sv.fail(name, `unable to create down: ${why(e)}`); continue;
+      }
+    }
+    if (a.ifUp) {
+      const s = sv.get(name, dir);
+      if (s === null) continue;
+      if (s === 'none') { sv.fail(name, 'runsv not running'); continue; }
+      if (s.pid === 0 || s.state !== status.STATE.run) continue; // try-restart: only what runs
+    }
+    if (a.acts === 'C') {
+      const s = sv.get(name, dir);
+      if (s === null) continue;
+      if (s === 'none') { sv.fail(name, 'runsv not running'); continue; }
+    } else if (!sv.send(name, dir, a.acts)) continue;
+    if (a.wait) pending.push({ name, dir });
+  }
+
+  const finish = (): never => {
+    if (lsb) process.exit(a.status ? (sv.failures ? (sv.lsbStatus || 1) : sv.lsbStatus) : (sv.failures ? 1 : 0));
+    process.exit(Math.min(sv.failures, 99));
+  };
+  if (!pending.length) finish();
+
+  // Wait for the effect: poll every 10 ms (runit sleeps 420 ms between looks).
+  const check = a.acts;
+  const deadline = Date.now() + waitSec * 1000;
+  const round = (): void => {
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i]!;
+      const r = sv.reached(p.name, p.dir, check);
+      if (r === true) { pending.splice(i--, 1); continue; }
+      if (r === 'gone') { sv.fail(p.name, 'runsv not running'); pending.splice(i--, 1); }
+    }
+    if (!pending.length) finish();
+    if (Date.now() >= deadline) {
+      for (const p of pending) sv.timedOut(p.name, p.dir, a.kill ?? false);
+      finish();
+    }
+    setTimeout(round, 10);
+  };
+  round();
 }
