@@ -29,6 +29,8 @@ const c = {
   kill: lib.func('int kill(int pid, int sig)'),
   getpgrp: lib.func('int getpgrp(void)'),
   errnoLoc: lib.func('int *__errno_location(void)'),
+  getpwnam: lib.func('void *getpwnam(const char *name)'),
+  getgrnam: lib.func('void *getgrnam(const char *name)'),
 };
 
 export class SysError extends Error {
@@ -165,9 +167,12 @@ const SIG_SETMASK = 2;
  * ignored, and ignored signals survive exec), and the fds in `keep` (default
  * 0, 1, 2) lose FD_CLOEXEC (Node sets it on them at startup). Every other fd
  * Node opened is close-on-exec already and vanishes with the exec.
+ * Strings go as UTF-8; a Buffer (NUL-terminated) goes byte for byte.
  * Returns only on failure, by throwing.
  */
-export function execve(path: string, argv: string[], env: NodeJS.ProcessEnv | string[], keep: number[] = [0, 1, 2]): never {
+export function execve(
+  path: string | Buffer, argv: (string | Buffer)[], env: NodeJS.ProcessEnv | (string | Buffer)[], keep: number[] = [0, 1, 2],
+): never {
   for (const fd of keep) {
     try { setCloexec(fd, false); } catch { /* a closed fd stays closed */ }
   }
@@ -182,6 +187,39 @@ export function execve(path: string, argv: string[], env: NodeJS.ProcessEnv | st
   c.execve(path, [...argv, null], [...envp, null]);
   const e = koffi.errno();
   throw new SysError('execve', errnoNames[e] ?? `E${e}`, e);
+}
+
+// struct passwd / struct group on Linux: only the ids are read.
+const pwStruct = koffi.struct('runit_passwd', {
+  pw_name: 'void *', pw_passwd: 'void *', pw_uid: 'uint32_t', pw_gid: 'uint32_t',
+});
+const grStruct = koffi.struct('runit_group', { gr_name: 'void *', gr_passwd: 'void *', gr_gid: 'uint32_t' });
+
+/** errno values with which getpwnam/getgrnam say "no such entry" (getpwnam(3)). */
+const notFound = new Set(['ENOENT', 'ESRCH', 'EBADF', 'EPERM']);
+
+function lookup<T>(call: string, f: (n: string) => unknown, name: string, type: koffi.IKoffiCType): T | null {
+  koffi.encode(c.errnoLoc(), 'int', 0);
+  const p = f(name);
+  if (p === null) {
+    const e = koffi.errno();
+    const code = errnoNames[e] ?? `E${e}`;
+    if (e === 0 || notFound.has(code)) return null;
+    throw new SysError(call, code, e);
+  }
+  return koffi.decode(p, type) as T;
+}
+
+/** getpwnam(3) through NSS: the uid and gid of `name`, or null if unknown. */
+export function getpwnam(name: string): { uid: number; gid: number } | null {
+  const pw = lookup<{ pw_uid: number; pw_gid: number }>('getpwnam', c.getpwnam, name, pwStruct);
+  return pw && { uid: pw.pw_uid, gid: pw.pw_gid };
+}
+
+/** getgrnam(3) through NSS: the gid of `name`, or null if unknown. */
+export function getgrnam(name: string): number | null {
+  const gr = lookup<{ gr_gid: number }>('getgrnam', c.getgrnam, name, grStruct);
+  return gr && gr.gr_gid;
 }
 
 /** Send a signal to a pid or (negative) process group; false if it is gone. */

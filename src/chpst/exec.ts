@@ -1,0 +1,75 @@
+// The end of chpst: a real execve, so the program keeps chpst's pid.
+//
+// Node gets in the way three times, and each is undone here:
+// - it marks fds 0..16 close-on-exec at startup, whoever opened them; the ones
+//   the caller passed (all but Node's own epoll, eventfd and pipe pairs) are
+//   handed on, as exec would have done for runit's chpst;
+// - it leaves SIGPIPE and SIGXFSZ ignored: libc.execve resets every signal and
+//   empties the mask. Signals the caller had ignored or blocked are not restored:
+//   Node has already reset them to default before any of our code runs;
+// - it decodes argv and the environment as UTF-8: we exec the original bytes.
+import fs from 'node:fs';
+import { execve, getCloexec, SysError } from '../sys/libc.js';
+
+/** The highest fd Node marks close-on-exec at startup (observed with strace on Node 20). */
+const NODE_CLOEXEC_MAX = 16;
+
+/**
+ * Fds to hand on: 0, 1, 2 unless closed, every fd the caller passed, and
+ * `extra` (the -l/-L lock).
+ */
+export function fdsToKeep(extra: number[]): number[] {
+  const keep = new Set<number>(extra);
+  const links = new Map<number, string>();
+  let fds: number[] = [];
+  try {
+    fds = fs.readdirSync('/proc/self/fd').map(Number);
+  } catch {
+    fds = [0, 1, 2];
+  }
+  for (const fd of fds) {
+    try { links.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`)); } catch { /* the listing's own fd */ }
+  }
+  const pipes = new Map<string, number>();
+  for (const l of links.values()) if (l.startsWith('pipe:')) pipes.set(l, (pipes.get(l) ?? 0) + 1);
+  for (const [fd, link] of links) {
+    if (fd <= 2) { keep.add(fd); continue; }
+    if (fd > NODE_CLOEXEC_MAX) continue; // Node never touched it: exec decides as it would have
+    let cloexec: boolean;
+    try { cloexec = getCloexec(fd); } catch { continue; }
+    if (!cloexec) continue;
+    if (link.startsWith('anon_inode:')) continue; // epoll, eventfd, signalfd: Node's event loop
+    if (link.startsWith('pipe:') && pipes.get(link)! > 1) continue; // both ends here: Node's own
+    keep.add(fd);
+  }
+  return [...keep];
+}
+
+/** A NUL-terminated copy, as execve wants it. */
+export const cstr = (b: Buffer | string): Buffer => Buffer.concat([Buffer.from(b), Buffer.from([0])]);
+
+/**
+ * Run `file` the way djb's pathexec_run does: a name with a slash as it is,
+ * otherwise each directory of $PATH (from the environment chpst was given;
+ * /bin:/usr/bin without one) in turn, going on past files that are missing,
+ * not permitted or directories. Throws the SysError that explains the failure.
+ */
+export function pathexec(file: Buffer, argv: Buffer[], env: Buffer[], keep: number[]): never {
+  const args = argv.map(cstr);
+  if (file.includes(0x2f)) execve(cstr(file), args, env, keep);
+  const PATH = process.env.PATH ?? '/bin:/usr/bin';
+  let saved: SysError | undefined;
+  let last: SysError | undefined;
+  for (const dir of PATH.split(':')) {
+    try {
+      execve(cstr(Buffer.concat([Buffer.from(dir === '' ? '.' : dir), Buffer.from('/'), file])), args, env, keep);
+    } catch (e) {
+      if (!(e instanceof SysError)) throw e;
+      last = e;
+      if (e.code === 'ENOENT') continue;
+      saved = e;
+      if (e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EISDIR') throw e;
+    }
+  }
+  throw saved ?? last!;
+}
