@@ -15,34 +15,33 @@ import { execve, getCloexec, SysError } from '../sys/libc.js';
 const NODE_CLOEXEC_MAX = 16;
 
 /**
- * Fds to hand on: 0, 1, 2 unless closed, every fd the caller passed, and
- * `extra` (the -l/-L lock).
+ * The fds the caller handed to chpst and that Node marked close-on-exec: every
+ * one in 3..16 but Node's own (its event loop's epoll and eventfd, and pipes
+ * whose both ends are here). Fds 0, 1, 2 and those above 16 need no help.
  */
-export function fdsToKeep(extra: number[]): number[] {
-  const keep = new Set<number>(extra);
-  const links = new Map<number, string>();
-  let fds: number[] = [];
+export function callerFds(): number[] {
+  let fds: number[];
   try {
-    fds = fs.readdirSync('/proc/self/fd').map(Number);
+    fds = fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2 && fd <= NODE_CLOEXEC_MAX);
   } catch {
-    fds = [0, 1, 2];
+    return []; // no /proc: nothing to tell them apart by
   }
+  const links = new Map<number, string>();
   for (const fd of fds) {
     try { links.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`)); } catch { /* the listing's own fd */ }
   }
   const pipes = new Map<string, number>();
   for (const l of links.values()) if (l.startsWith('pipe:')) pipes.set(l, (pipes.get(l) ?? 0) + 1);
+  const out: number[] = [];
   for (const [fd, link] of links) {
-    if (fd <= 2) { keep.add(fd); continue; }
-    if (fd > NODE_CLOEXEC_MAX) continue; // Node never touched it: exec decides as it would have
     let cloexec: boolean;
     try { cloexec = getCloexec(fd); } catch { continue; }
     if (!cloexec) continue;
     if (link.startsWith('anon_inode:')) continue; // epoll, eventfd, signalfd: Node's event loop
     if (link.startsWith('pipe:') && pipes.get(link)! > 1) continue; // both ends here: Node's own
-    keep.add(fd);
+    out.push(fd);
   }
-  return [...keep];
+  return out;
 }
 
 /** A NUL-terminated copy, as execve wants it. */

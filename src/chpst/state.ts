@@ -6,7 +6,7 @@ import { fatal } from '../sys/say.js';
 import { chroot, nice, setsid } from '../sys/libc.js';
 import { Environ, rawArgs } from './environ.js';
 import { envdir } from './envdir.js';
-import { fdsToKeep, pathexec } from './exec.js';
+import { callerFds, pathexec } from './exec.js';
 import { applyLimits, type Limits } from './limits.js';
 import { LockError, takeLock } from './lock.js';
 import { lookupAccount, lookupExtended, UnknownAccount, type UidGid } from './uidgid.js';
@@ -45,6 +45,8 @@ function account(u: { spec: string; extended: boolean }): UidGid {
  */
 export function changeAndRun(ch: Changes, progAt: number): void {
   const env = new Environ();
+  const keep = [0, 1, 2, ...callerFds()];
+  const argv = rawArgs().slice(progAt); // while /proc is still there to read
   if (ch.setsid) { try { setsid(); } catch { /* already a group leader: runit goes on too */ } }
   if (ch.envdir) envdir(ch.envdir.dir, env, { skipDirs: ch.envdir.skipDirs, verbose: !!ch.verbose });
   if (ch.root !== undefined) {
@@ -68,7 +70,6 @@ export function changeAndRun(ch: Changes, progAt: number): void {
     try { process.setgid!(ids.gids[0]!); } catch (e) { fatal(111, ['unable to setgid'], e); }
     try { process.setuid!(ids.uid); } catch (e) { fatal(111, ['unable to setuid'], e); }
   }
-  const keep: number[] = [];
   if (ch.lock) {
     try {
       keep.push(takeLock(ch.lock.file, ch.lock.wait));
@@ -84,15 +85,14 @@ export function changeAndRun(ch: Changes, progAt: number): void {
   for (const [wanted, fd, name] of closing) {
     if (!wanted) continue;
     try { fs.closeSync(fd); } catch (e) { fatal(111, [`unable to close ${name}`], e); }
+    keep.splice(keep.indexOf(fd), 1);
   }
-  const fds = fdsToKeep(keep);
   if (ch.limits) applyLimits(ch.limits);
 
-  const argv = rawArgs().slice(progAt);
   const file = argv[0]!;
   if (ch.argv0 !== undefined) argv[0] = Buffer.from(ch.argv0);
   try {
-    pathexec(file, argv, env.list(), fds);
+    pathexec(file, argv, env.list(), keep);
   } catch (e) {
     if (ch.lock?.quiet) return;
     fatal(111, ['unable to run: ', argv[0]!.toString()], e);
