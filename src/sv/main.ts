@@ -16,7 +16,6 @@ interface Action {
   acts: string; // control bytes sent; '' for status
   wait: boolean; // wait for the effect and report
   kill?: boolean; // on timeout send k (force-*)
-  ifUp?: boolean; // try-restart: only services that are up
   status?: boolean;
   downFile?: 'remove' | 'create'; // enable / disable
 }
@@ -32,7 +31,7 @@ function parseCommand(cmd: string, verbose: boolean, lsb: boolean): Action | nul
     case 'force-reload': return { acts: 'tc', wait: true, kill: true };
     case 'force-restart': return { acts: 'tcu', wait: true, kill: true };
     case 'force-shutdown': return { acts: 'x', wait: true, kill: true };
-    case 'try-restart': return { acts: 'tc', wait: true, ifUp: true };
+    case 'try-restart': return { acts: 'tc', wait: true };
     case 'check': return { acts: 'C', wait: true };
     case 'enable': return { acts: 'u', wait: verbose, downFile: 'remove' };
     case 'disable': return { acts: 'd', wait: verbose, downFile: 'create' };
@@ -167,21 +166,25 @@ class Sv {
       if (acts === 'x') { this.print(`ok: ${name}: runsv not running`); return true; }
       return 'gone';
     }
+    // A state change since sv started (runit compares whole seconds only, so it
+    // can take a change from earlier in the same second for the one it asked for).
     const changed = s.when.sec > this.start.sec ||
       (s.when.sec === this.start.sec && s.when.nano >= this.start.nano);
-    const up = (): boolean => s.pid !== 0 && s.state === status.STATE.run && this.checkScript(dir);
+    const up = (): boolean => s.want === 'u' && s.pid !== 0 && s.state === status.STATE.run && this.checkScript(dir);
+    const down = s.want === 'd' && s.pid === 0;
     let done: boolean;
     switch (acts) {
       case 'x': done = false; break;
       case 'u': done = up(); break;
-      case 'd': done = s.pid === 0; break;
+      case 'd': done = down; break;
       case 'c': done = !(s.pid && s.paused); break;
-      case 'p': done = !(s.pid && !s.paused); break;
-      case 'o': done = (s.pid !== 0 && s.want === 'd') || (s.pid === 0 && changed); break;
-      case 't': case 'k': case 'tc': done = (s.pid === 0 && s.want === 'd') || changed; break;
-      case 'tcu': done = (s.pid === 0 && s.want === 'd') || (changed && up()); break;
+      case 'p': done = !s.pid || s.paused; break;
+      case 'o': done = s.want === 'd' && (s.pid !== 0 || changed); break;
+      // term, kill, force-reload, try-restart: down if it is to stay down, else back up
+      case 't': case 'k': case 'tc': done = down || (s.want === 'u' && changed && up()); break;
+      case 'tcu': done = changed && up(); break;
       case 'C': done = s.want === 'u' ? up() : s.pid === 0; break;
-      default: done = true; // signals: sent is done
+      default: done = true; // hup, alarm, ...: sent is done
     }
     if (done) this.print(`ok: ${line(name, s, normallyUp(dir))}`);
     return done;
@@ -251,12 +254,6 @@ export function main(argv: string[]): void {
       try { fs.closeSync(fs.openSync(`${dir}/down`, 'a')); } catch (e) {
         sv.fail(name, `unable to create down: ${why(e)}`); continue;
       }
-    }
-    if (a.ifUp) {
-      const s = sv.get(name, dir);
-      if (s === null) continue;
-      if (s === 'none') { sv.fail(name, 'runsv not running'); continue; }
-      if (s.pid === 0 || s.state !== status.STATE.run) continue; // try-restart: only what runs
     }
     if (a.acts === 'C') {
       const s = sv.get(name, dir);

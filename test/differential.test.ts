@@ -1,0 +1,135 @@
+// The same scenarios against the reference runit and against ours, in every
+// pairing of sv and runsv: reference sv driving our runsv, our sv driving the
+// reference runsv, and ours alone must all print what runit alone prints, and
+// leave the same files in supervise/.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import * as status from '../src/supervise/status.js';
+import {
+  bin, noRef, normalize, ref, run, script, sleep, startSupervisor, stopAll, stopSupervisor, tmpdir, until,
+} from './helpers.js';
+
+after(stopAll);
+
+interface Pair { name: string; sv: string; runsv: string }
+const pairs = (): Pair[] => [
+  { name: 'runit', sv: ref('sv')!, runsv: ref('runsv')! },
+  { name: 'ours', sv: bin('sv'), runsv: bin('runsv') },
+  { name: 'runit sv -> our runsv', sv: ref('sv')!, runsv: bin('runsv') },
+  { name: 'our sv -> runit runsv', sv: bin('sv'), runsv: ref('runsv')! },
+];
+
+/** A step: sv arguments (the service is appended), or a pause in ms. */
+type Step = string[] | number;
+
+interface Fixture {
+  files: Record<string, string>; // path -> script body ('' = empty plain file)
+}
+
+/** What a scenario leaves behind, normalized: sv transcripts and supervise/ files. */
+async function play(pair: Pair, fx: Fixture, steps: Step[], withRunsv = true): Promise<string[]> {
+  const base = tmpdir('runit-diff-');
+  const dir = path.join(base, 'svc');
+  fs.mkdirSync(dir);
+  for (const [f, body] of Object.entries(fx.files)) {
+    if (body === '') { fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true }); fs.writeFileSync(path.join(dir, f), ''); }
+    else script(path.join(dir, f), body);
+  }
+  const hasLog = fs.existsSync(path.join(dir, 'log'));
+  const transcript: string[] = [];
+  const s = withRunsv ? startSupervisor(pair.runsv, ['svc'], base) : null;
+  try {
+    if (s) {
+      await until('supervise/status', () => fs.existsSync(path.join(dir, 'supervise/status')) &&
+        (!hasLog || fs.existsSync(path.join(dir, 'log/supervise/status'))));
+      await sleep(300);
+    }
+    for (const step of steps) {
+      if (typeof step === 'number') { await sleep(step); continue; }
+      const r = run(pair.sv, [...step, './svc'], { cwd: base });
+      transcript.push(`$ sv ${step.join(' ')} => ${r.code}\n${normalize(r.out)}${normalize(r.err)}`);
+    }
+    if (s) transcript.push(...superviseFiles(dir), ...(hasLog ? superviseFiles(path.join(dir, 'log')) : []));
+  } finally {
+    if (s) await stopSupervisor(s);
+  }
+  return transcript;
+}
+
+function superviseFiles(dir: string): string[] {
+  const sup = path.join(dir, 'supervise');
+  const names = fs.readdirSync(sup).sort();
+  const out = names.map((n) => {
+    const st = fs.lstatSync(path.join(sup, n));
+    const type = st.isFIFO() ? 'fifo' : st.isFile() ? 'file' : 'other';
+    return `${n} ${type} ${(st.mode & 0o777).toString(8)}`;
+  });
+  const s = status.read(sup);
+  out.push(`status: state=${s.state} pid=${s.pid ? 'yes' : 'no'} paused=${s.paused} want=${s.want} term=${s.term}`);
+  out.push(`stat: ${fs.readFileSync(path.join(sup, 'stat'), 'utf8').trim()}`);
+  out.push(`pid: ${fs.readFileSync(path.join(sup, 'pid'), 'utf8') === '' ? 'empty' : 'a pid'}`);
+  return out;
+}
+
+async function compare(fx: Fixture, steps: Step[], withRunsv = true): Promise<void> {
+  // The four pairings run side by side, each in its own directory.
+  const [want, ...got] = await Promise.all(pairs().map((p) => play(p, fx, steps, withRunsv)));
+  pairs().slice(1).forEach((p, i) => assert.deepEqual(got[i], want, `${p.name} differs from runit`));
+}
+
+// sleep ignoring the signals sv can send, so that only term and kill end it
+const daemon = { 'run': 'echo started; trap "" HUP ALRM INT QUIT USR1 USR2; exec sleep 1000' };
+const logged = { ...daemon, 'log/run': 'exec cat > /dev/null' };
+
+describe('differential: sv and runsv against runit', { skip: noRef, concurrency: 3 }, () => {
+  it('status, down, up, once with a log service', async () => {
+    await compare({ files: logged }, [
+      ['status'], ['-v', 'down'], ['status'], 1100, ['-v', 'up'], ['status'],
+      1100, ['once'], 300, ['status'], ['-v', 'down'], ['status'],
+    ]);
+  });
+
+  it('pause, cont, signals and term', async () => {
+    await compare({ files: daemon }, [
+      ['pause'], 300, ['status'], ['-v', 'cont'], ['status'], ['hup'], ['alarm'], ['interrupt'], ['quit'],
+      ['1'], ['2'], 300, ['status'], 1100, ['-v', 'term'], 1100, ['status'], ['-v', 'kill'], 1100, ['status'],
+    ]);
+  });
+
+  it('a normally-down service and the LSB actions', async () => {
+    await compare({ files: { ...daemon, down: '' } }, [
+      ['status'], ['start'], ['status'], ['stop'], ['status'], 1100, ['restart'], ['status'],
+      1100, ['try-restart'], 1100, ['reload'], ['check'], 1100, ['force-restart'], 1100, ['force-reload'],
+      1100, ['force-stop'], ['status'], ['try-restart'], ['check'],
+    ]);
+  });
+
+  it('timeouts: a service that ignores TERM', async () => {
+    await compare({ files: { run: 'trap "" TERM; exec sleep 1000' } }, [
+      ['-w', '1', 'stop'], ['status'], ['-w', '1', 'force-stop'], 300, ['status'],
+    ]);
+  });
+
+  it('./check decides when a service is up', async () => {
+    await compare({ files: { ...daemon, check: 'test -e ready' } }, [
+      1100, ['-w', '1', 'restart'], ['status'], ['-w', '1', 'check'],
+    ]);
+  });
+
+  it('exit and shutdown', async () => {
+    await compare({ files: logged }, [['shutdown'], ['status']]);
+    await compare({ files: daemon }, [['-v', 'exit'], ['status'], ['down']]);
+  });
+
+  it('no runsv, no directory, bad usage', async () => {
+    await compare({ files: daemon }, [['status'], ['up'], ['-v', 'down']], false);
+    const base = tmpdir();
+    for (const args of [[], ['status'], ['frobnicate', './x'], ['-z', 'status', './x'], ['-w'], ['status', base + '/none']]) {
+      const a = run(ref('sv')!, args);
+      const b = run(bin('sv'), args);
+      assert.deepEqual({ ...b, out: normalize(b.out) }, { ...a, out: normalize(a.out) }, `sv ${args.join(' ')}`);
+    }
+  });
+});
