@@ -19,14 +19,23 @@ export function envdir(dir: string, env: Environ, o: EnvdirOptions): void {
   } catch (e) {
     fatal(111, ['unable to switch to directory: ', dir], e);
   }
-  let names: Buffer[];
+  // in the directory's own order, as runit reads it (readdirSync would sort)
+  let d: fs.Dir;
   try {
-    names = fs.readdirSync(dir, { encoding: 'buffer' });
+    d = fs.opendirSync(dir, { encoding: 'buffer' as BufferEncoding });
   } catch (e) {
     fatal(111, ['unable to open directory: ', dir], e);
   }
   const prefix = Buffer.from(dir + '/');
-  for (const name of names) {
+  for (;;) {
+    let entry: fs.Dirent | null;
+    try {
+      entry = d.readSync();
+    } catch (e) {
+      fatal(111, ['unable to read directory: ', dir], e);
+    }
+    if (entry === null) break;
+    const name = entry.name as unknown as Buffer;
     if (name[0] === 0x2e) continue;
     let data: Buffer;
     try {
@@ -42,6 +51,7 @@ export function envdir(dir: string, env: Environ, o: EnvdirOptions): void {
     }
     env.set(name, data.length === 0 ? null : firstLine(data));
   }
+  d.closeSync();
 }
 
 function firstLine(data: Buffer): Buffer {

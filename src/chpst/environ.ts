@@ -1,7 +1,8 @@
 // The environment chpst hands to the program, kept as bytes: it starts as the
 // one chpst was given (/proc/self/environ, untouched by Node's UTF-8 decoding)
-// and changes the way djb's pathexec_env does: a name set or unset replaces
-// every earlier entry of that name.
+// and changes the way runit's (djb's) pathexec_env does, order included: the
+// first entry of a name set or unset is dropped, the last entry moving into
+// its place, and a new value goes at the end.
 import fs from 'node:fs';
 
 export class Environ {
@@ -14,9 +15,8 @@ export class Environ {
   /** Set `name` to `value`, or remove it when `value` is null. */
   set(name: string | Buffer, value: Buffer | string | null): void {
     const key = Buffer.concat([Buffer.from(name), Buffer.from('=')]);
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      if (this.entries[i]!.subarray(0, key.length).equals(key)) this.entries.splice(i, 1);
-    }
+    const i = this.entries.findIndex((e) => e.subarray(0, key.length).equals(key));
+    if (i >= 0) this.entries[i] = this.entries[this.entries.length - 1]!, this.entries.pop();
     if (value !== null) this.entries.push(Buffer.concat([key, Buffer.from(value), Buffer.from([0])]));
   }
 
