@@ -6,10 +6,19 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
-import { bin, ref, tmpdir } from './helpers.js';
+import { after, describe, it } from 'node:test';
+import { bin, ref, tmpdir as mkTmp } from './helpers.js';
 
 const reference = ref('chpst');
+
+/** Temporary directories, removed when the file's tests are done. */
+const made: string[] = [];
+function tmpdir(prefix?: string): string {
+  const d = mkTmp(prefix);
+  made.push(d);
+  return d;
+}
+after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
 const skip = reference === null ? 'reference runit not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
 
 const personalities = ['envdir', 'envuidgid', 'pgrphack', 'setuidgid', 'softlimit', 'setlock'];

@@ -6,9 +6,18 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { alive, bin, tmpdir, until } from './helpers.js';
+import { alive, bin, tmpdir as mkTmp, until } from './helpers.js';
 
 const chpst = bin('chpst');
+
+/** Temporary directories, removed when the file's tests are done. */
+const made: string[] = [];
+function tmpdir(prefix?: string): string {
+  const d = mkTmp(prefix);
+  made.push(d);
+  return d;
+}
+after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
 const isRoot = process.getuid?.() === 0;
 const needRoot = isRoot ? false : 'needs root';
 
