@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { alive, bin, tmpdir as mkTmp, until } from './helpers.js';
+import { alive, bin, ref, script, startSupervisor, stopSupervisor, tmpdir as mkTmp, until } from './helpers.js';
 
 const chpst = bin('chpst');
 
@@ -315,6 +315,28 @@ describe('chpst: options', () => {
     const r = run(chpst, ['-vPunobody', '-o50', '--', 'sh', '-c', 'id -u; ulimit -n']);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, '65534\n50\n');
+  });
+});
+
+describe('chpst under runsv', () => {
+  const runsv = ref('runsv');
+  it('runsv\'s supervise/pid names the daemon itself, running as the user', { skip: runsv === null ? 'reference runit not installed' : needRoot }, async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    script(path.join(dir, 'run'), `exec ${chpst} -u nobody -P sleep 1000`);
+    const sv = startSupervisor(runsv!, [dir]);
+    try {
+      const pidFile = path.join(dir, 'supervise/pid');
+      let pid = 0;
+      await until('the daemon runs', () => {
+        pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+        return pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0');
+      });
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      assert.match(field(status, 'Uid'), /^65534\s/);
+      assert.equal(field(status, 'PPid'), String(sv.pid), 'a child of runsv, nothing in between');
+    } finally {
+      await stopSupervisor(sv);
+    }
   });
 });
 
