@@ -137,7 +137,7 @@ describe('chpst against runit\'s chpst', { skip }, () => {
     const fds = `sh -c 'cd /proc/$$/fd && echo *'`;
     const sigs = 'grep -E "^Sig(Blk|Ign)" /proc/self/status';
     const viaShell = (dir: string, probe: string): Ran => {
-      const r = spawnSync('bash', ['-c', `exec 5</etc/hostname 20</etc/passwd; exec ${dir}/chpst ${probe}`], { encoding: 'utf8' });
+      const r = spawnSync('bash', ['-c', `exec 3</etc/hostname 11</etc/hostname 15</etc/hostname 16</etc/hostname 17</etc/hostname 30</etc/passwd; exec ${dir}/chpst ${probe}`], { encoding: 'utf8' });
       return { code: r.status, out: r.stdout, err: r.stderr };
     };
     assert.deepEqual(viaShell(ours, fds), viaShell(theirs, fds));

@@ -1,9 +1,10 @@
 // The end of chpst: a real execve, so the program keeps chpst's pid.
 //
 // Node gets in the way three times, and each is undone here:
-// - it marks fds 0..16 close-on-exec at startup, whoever opened them; the ones
-//   the caller passed (all but Node's own epoll, eventfd and pipe pairs) are
-//   handed on, as exec would have done for runit's chpst;
+// - it marks fds close-on-exec at startup, whoever opened them (0 to 15, then
+//   on from 16 up to the first that is not open); the ones the caller passed
+//   (all but Node's own epoll, eventfd and pipe pairs) are handed on, as exec
+//   would have done for runit's chpst;
 // - it leaves SIGPIPE and SIGXFSZ ignored: libc.execve resets every signal and
 //   empties the mask. Signals the caller had ignored or blocked are not restored:
 //   Node has already reset them to default before any of our code runs;
@@ -11,18 +12,17 @@
 import fs from 'node:fs';
 import { execve, getCloexec, SysError } from '../sys/libc.js';
 
-/** The highest fd Node marks close-on-exec at startup (observed with strace on Node 20). */
-const NODE_CLOEXEC_MAX = 16;
-
 /**
  * The fds the caller handed to chpst and that Node marked close-on-exec: every
- * one in 3..16 but Node's own (its event loop's epoll and eventfd, and pipes
- * whose both ends are here). Fds 0, 1, 2 and those above 16 need no help.
+ * close-on-exec fd above 2 but Node's own (its event loop's epoll and eventfd,
+ * and pipes whose both ends are here). Whatever else Node opens, it opens
+ * after our code runs; the caller's other fds never had the flag, or they
+ * would not have reached us.
  */
 export function callerFds(): number[] {
   let fds: number[];
   try {
-    fds = fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2 && fd <= NODE_CLOEXEC_MAX);
+    fds = fs.readdirSync('/proc/self/fd').map(Number);
   } catch {
     return []; // no /proc: nothing to tell them apart by
   }
@@ -34,6 +34,7 @@ export function callerFds(): number[] {
   for (const l of links.values()) if (l.startsWith('pipe:')) pipes.set(l, (pipes.get(l) ?? 0) + 1);
   const out: number[] = [];
   for (const [fd, link] of links) {
+    if (fd <= 2) continue;
     let cloexec: boolean;
     try { cloexec = getCloexec(fd); } catch { continue; }
     if (!cloexec) continue;

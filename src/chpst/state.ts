@@ -40,12 +40,13 @@ function account(u: { spec: string; extended: boolean }): UidGid {
 }
 
 /**
- * Make the changes and exec `prog` (its index in process.argv, after node and
- * script). Returns only if `lock.quiet` (setlock -x) swallowed a failure.
+ * Make the changes and exec the program, the argument at `progAt` (counting
+ * from the first after the script's name) and those after it. Returns only if
+ * `lock.quiet` (setlock -x) swallowed a failure.
  */
 export function changeAndRun(ch: Changes, progAt: number): void {
   const env = new Environ();
-  const keep = [0, 1, 2, ...callerFds()];
+  let keep = [0, 1, 2, ...callerFds()];
   const argv = rawArgs().slice(progAt); // while /proc is still there to read
   if (ch.setsid) { try { setsid(); } catch { /* already a group leader: runit goes on too */ } }
   if (ch.envdir) envdir(ch.envdir.dir, env, { skipDirs: ch.envdir.skipDirs, verbose: !!ch.verbose });
@@ -85,7 +86,7 @@ export function changeAndRun(ch: Changes, progAt: number): void {
   for (const [wanted, fd, name] of closing) {
     if (!wanted) continue;
     try { fs.closeSync(fd); } catch (e) { fatal(111, [`unable to close ${name}`], e); }
-    keep.splice(keep.indexOf(fd), 1);
+    keep = keep.filter((k) => k !== fd);
   }
   if (ch.limits) applyLimits(ch.limits);
 
