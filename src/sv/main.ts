@@ -1,6 +1,5 @@
 // sv [-v] [-w sec] command service ... (man sv), plus `enable` and `disable`.
 // Also the LSB init-script mode when called by another base name.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GetoptError, getopt } from '../sys/getopt.js';
@@ -154,6 +153,8 @@ class Sv {
     } catch {
       return true;
     }
+    // Loaded only here: child_process costs a few ms of start-up that status never needs.
+    const { spawnSync } = process.getBuiltinModule('node:child_process');
     const r = spawnSync('./check', [], { cwd: dir, stdio: 'inherit' });
     return r.status === 0;
   }
