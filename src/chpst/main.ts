@@ -47,7 +47,7 @@ function limit(arg: string, text: string): Limit {
 function niceValue(arg: string): number {
   const m = /^([-+]?)([0-9]*)$/.exec(arg);
   if (!m) usage(USAGE);
-  const v = m[2] === '' ? 0 : Number(m[2]);
+  const v = Math.min(m[2] === '' ? 0 : Number(m[2]), 2 ** 31 - 1); // nice(2) takes an int and clamps
   return m[1] === '-' ? -v : v;
 }
 
