@@ -1,0 +1,2 @@
+import { main } from '../svlogd/main.js';
+main(process.argv);
