@@ -30,8 +30,9 @@ export function callerFds(): number[] {
   for (const fd of fds) {
     try { links.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`)); } catch { /* the listing's own fd */ }
   }
+  // Node's pipes have both ends above 2 (a caller's stdin may share a pipe with a passed fd)
   const pipes = new Map<string, number>();
-  for (const l of links.values()) if (l.startsWith('pipe:')) pipes.set(l, (pipes.get(l) ?? 0) + 1);
+  for (const [fd, l] of links) if (fd > 2 && l.startsWith('pipe:')) pipes.set(l, (pipes.get(l) ?? 0) + 1);
   const out: number[] = [];
   for (const [fd, link] of links) {
     if (fd <= 2) continue;
