@@ -95,6 +95,7 @@ describe('differential: sv and runsv against runit', { skip: noRef, concurrency:
     await compare({ files: daemon }, [
       ['pause'], 300, ['status'], ['-v', 'cont'], ['status'], ['hup'], ['alarm'], ['interrupt'], ['quit'],
       ['1'], ['2'], 300, ['status'], 1100, ['-v', 'term'], 1100, ['status'], ['-v', 'kill'], 1100, ['status'],
+      ['pause'], 300, ['down'], 300, ['status'],
     ]);
   });
 

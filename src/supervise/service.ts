@@ -98,6 +98,7 @@ class Proc {
     const child = this.spawn('./run', []);
     if (!child) { this.ranOut(111, 0); return; }
     this.child = child;
+    this.paused = false;
     child.on('exit', (code, sig) => {
       this.child = null;
       this.ranOut(code ?? -1, sig ? os.constants.signals[sig] : 0);
@@ -232,8 +233,7 @@ class Proc {
       this.signal('SIGTERM');
       this.term = true;
     }
-    this.signal('SIGCONT');
-    this.paused = false;
+    this.signal('SIGCONT'); // runsv leaves the paused flag as it is until the next start
     if (custom) await this.script(c);
   }
 }
