@@ -1,0 +1,2 @@
+import { main } from '../sv/main.js';
+main(process.argv);
