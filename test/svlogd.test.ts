@@ -80,6 +80,8 @@ test('patterns: documented * and + semantics, whole message', { timeout: 20000 }
   assert.equal(m('', ''), true);
   assert.equal(m('a+', 'aa'), false);
   assert.equal(m('a**b', 'a*b'), true);
+  assert.equal(m('ab+cd', 'abcc'), true); // runit: the message ended inside the + run
+  assert.equal(m('b+a', 'b'), false);
 });
 
 test('writes current, lock; modes 0644 while written, 0755 when done; -tt stamps', { timeout: 20000 }, async () => {

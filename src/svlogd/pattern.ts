@@ -2,7 +2,8 @@
 // A plain character matches itself; `+` matches the next pattern character one
 // or more times; `*` before the end matches up to (not including) the first
 // occurrence of the next pattern character, with no backtracking; `*` at the
-// end matches anything. The whole message (its first len characters) must match.
+// end matches anything. The whole message (its first len characters) must match,
+// except that, as in runit, a message that ends inside a `+` run matches.
 const STAR = 0x2a;
 const PLUS = 0x2b;
 
@@ -22,6 +23,8 @@ export function pmatch(p: Buffer, s: Buffer, start: number, end: number): boolea
       const next = p[i++]!;
       if (j === end || s[j] !== next) return false;
       while (j < end && s[j] === next) j++;
+      // runit: a message used up by a `+` run matches, whatever pattern is left.
+      if (j === end) return true;
     } else {
       if (j === end || s[j] !== c) return false;
       j++;
