@@ -22,6 +22,8 @@ await Promise.all(entries.map((f) => esbuild.build({
   format: 'cjs',
   external: ['koffi'],
   banner: { js: '#!/usr/bin/env node' },
+  // src/sys/koffi.ts reads import.meta.url only when __filename is missing (ESM)
+  logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
 })));
 for (const f of entries) fs.chmodSync(path.join(bin, f.slice(0, -3)), 0o755);

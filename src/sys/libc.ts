@@ -3,7 +3,8 @@
 //
 // Each call throws a SysError (with the C errno name, e.g. 'EAGAIN') on failure,
 // so callers can report "unable to X: why" in runit's words.
-import koffi from 'koffi';
+import koffi from './koffi.js';
+import type { IKoffiCType } from 'koffi';
 import os from 'node:os';
 import { errnoText } from './errors.js';
 
@@ -198,7 +199,7 @@ const grStruct = koffi.struct('runit_group', { gr_name: 'void *', gr_passwd: 'vo
 /** errno values with which getpwnam/getgrnam say "no such entry" (getpwnam(3)). */
 const notFound = new Set(['ENOENT', 'ESRCH', 'EBADF', 'EPERM']);
 
-function lookup<T>(call: string, f: (n: string) => unknown, name: string, type: koffi.IKoffiCType): T | null {
+function lookup<T>(call: string, f: (n: string) => unknown, name: string, type: IKoffiCType): T | null {
   koffi.encode(c.errnoLoc(), 'int', 0);
   const p = f(name);
   if (p === null) {
