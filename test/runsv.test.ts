@@ -73,6 +73,28 @@ describe('runsv', () => {
     await stopSupervisor(s);
   });
 
+  it('says so when ./run is missing, and starts it once it appears', async () => {
+    const dir = service('true');
+    fs.rmSync(path.join(dir, 'run'));
+    const s = startSupervisor(runsv, [dir]);
+    await until('message', () => /fatal: unable to start \.\/run: file does not exist/.test(s.stderr()));
+    script(path.join(dir, 'run'), 'exec sleep 1000');
+    await until('running', () => st(dir).state === status.STATE.run);
+    await stopSupervisor(s);
+  });
+
+  it('x consults control/t, then runs control/x', async () => {
+    const dir = service('trap "exit 0" USR1; echo r > ready; while :; do sleep 0.05; done', {
+      'control/t': 'echo t >> scripts; kill -USR1 $(cat supervise/pid); exit 0',
+      'control/x': 'echo x >> scripts',
+    });
+    const s = startSupervisor(runsv, [dir]);
+    await until('ready', () => read(path.join(dir, 'ready')) !== '' && st(dir).state === status.STATE.run);
+    send(dir, 'x');
+    assert.equal(await s.exited, 0);
+    assert.equal(read(path.join(dir, 'scripts')), 't\nx\n');
+  });
+
   it('waits a second before restarting a ./run that exits at once', async () => {
     const dir = service('date +%s%N >> starts; exit 0');
     const s = startSupervisor(runsv, [dir]);
