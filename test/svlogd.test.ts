@@ -332,3 +332,15 @@ test('disk full with N: old files deleted down to N', { timeout: 20000 }, async 
     await new Promise((r) => spawn('umount', ['-l', mnt], { stdio: 'ignore' }).on('close', r));
   }
 });
+
+test('vanished log directory: HUP gives runit\'s warning and exits 111', { timeout: 20000 }, async () => {
+  const d = logdir();
+  const c = start([d]);
+  c.stdin!.write('one\n');
+  await until('one', () => fs.existsSync(path.join(d, 'current')) && read(d, 'current') === 'one\n');
+  fs.rmSync(d, { recursive: true });
+  c.kill('SIGHUP');
+  const r = await exited(c);
+  assert.equal(r.code, 111);
+  assert.equal(r.stderr, `svlogd: warning: unable to open log directory: ${d}: file does not exist\nsvlogd: fatal: no functional log directories.\n`);
+});

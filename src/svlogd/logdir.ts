@@ -19,6 +19,7 @@ import { STAMP_LEN } from './stamp.js';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK, O_RDONLY, O_DIRECTORY, O_TRUNC } = fs.constants;
 const PAUSE_MS = 3000; // runit's pause before trying again
+const QUEUE_MAX = 1 << 25; // bytes queued while an fsync runs before input waits
 
 export interface Env {
   linemax: number;
@@ -53,6 +54,7 @@ export class LogDir {
   private ttimer: NodeJS.Timeout | null = null;
   private pendingU = ''; // rotated to .u, processor not yet started
   proc: Proc | null = null;
+  private syncing = 0; // fsync of current before rotation: 0 not yet, 1 running, 2 done
 
   private constructor(readonly name: string, private env: Env) {}
 
@@ -251,6 +253,9 @@ export class LogDir {
 
   get queued(): number { return this.len - this.off; }
 
+  /** Blocked only until an fsync finishes: input may go on into the queue. */
+  get waitingSync(): boolean { return this.syncing === 1 && this.retry === null && this.len - this.off < QUEUE_MAX; }
+
   // ---- draining ----
 
   /** Write what is queued, rotating where marked. False when blocked. */
@@ -315,8 +320,18 @@ export class LogDir {
     // man svlogd: a new processor waits until the previous one has finished.
     if (this.proc) return false;
     if (this.fdcur >= 0 && this.size > 0) {
+      // fsync before the rename, as runit does, but in the thread pool: lines
+      // read meanwhile wait in the queue instead of stopping the input.
+      if (this.syncing === 0) {
+        this.syncing = 1;
+        fs.fsync(this.fdcur, () => {
+          this.syncing = 2;
+          this.env.wake();
+        });
+      }
+      if (this.syncing === 1) return false;
+      this.syncing = 0;
       const save = this.uniqueName(this.cfg.processor ? '.u' : '.s');
-      try { fs.fsyncSync(this.fdcur); } catch { /* e.g. EINVAL on odd file systems */ }
       try {
         fs.fchmodSync(this.fdcur, 0o755);
       } catch (e) {

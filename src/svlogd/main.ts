@@ -202,9 +202,15 @@ export function main(argv: string[]): void {
   function pump(): void {
     flushErr();
     let ok = true;
-    for (const d of dirs) if (!d.drain()) ok = false;
+    let hard = false;
+    for (const d of dirs) {
+      if (d.drain()) continue;
+      ok = false;
+      if (!d.waitingSync) hard = true;
+    }
     if (!ok) {
-      input?.pause();
+      if (hard) input?.pause();
+      else if (!exiting && !reopenPending) input?.resume();
       return;
     }
     if (reopenPending) {
