@@ -63,7 +63,9 @@ class Proc {
     if (this.delay) clearTimeout(this.delay);
     if (this.fifos) files.closeFifos(this.fifos);
     this.fifos = null;
-    if (this.lockFd >= 0) fs.closeSync(this.lockFd);
+    if (this.lockFd >= 0) {
+      try { fs.closeSync(this.lockFd); } catch { /* already closed */ }
+    }
     this.lockFd = -1;
   }
 
@@ -179,7 +181,13 @@ class Proc {
     this.busy = true;
     try {
       while (this.queue.length) {
-        await this.one(this.queue.shift()!);
+        const c = this.queue.shift()!;
+        try {
+          await this.one(c);
+        } catch (e) {
+          // one bad command must not take the supervisor (or its neighbours) down
+          this.svc.opts.report('warning', `unable to handle control command ${JSON.stringify(c)}`, e);
+        }
         if (this.fifos) this.save();
       }
     } finally {
