@@ -37,6 +37,7 @@ function runIn(prog: string, base: string, args: string[], configs: (string | nu
     c.on('close', (code) => {
       resolve({ code, stderr: Buffer.concat(err).toString('latin1').replace(STAMP, 'STAMP '), dirs: dirs.map(snapshot) });
     });
+    c.stdin.on('error', () => { /* it may exit without reading (usage) */ });
     c.stdin.end(input);
   });
 }

@@ -31,6 +31,7 @@ function start(args: string[], cwd = tmp): ChildProcess & { err: string[] } {
   const c = spawn(SVLOGD, args, { cwd, stdio: ['pipe', 'ignore', 'pipe'] }) as ChildProcess & { err: string[] };
   children.add(c);
   c.err = [];
+  c.stdin!.on('error', () => { /* it may exit without reading (usage) */ });
   c.stderr!.on('data', (b: Buffer) => c.err.push(b.toString('latin1')));
   return c;
 }

@@ -3,6 +3,7 @@
 // (a file, a tty, /dev/null) with fs.read in large chunks.
 import fs from 'node:fs';
 import net from 'node:net';
+import { setPipeSize } from '../sys/libc.js';
 
 export interface Input {
   pause(): void;
@@ -14,11 +15,15 @@ export interface Input {
 export function openInput(onData: (chunk: Buffer) => void, onEnd: () => void): Input {
   let st: fs.Stats | null = null;
   try { st = fs.fstatSync(0); } catch { /* closed: read() reports it */ }
-  if (st && (st.isFIFO() || st.isSocket())) return socketInput(onData, onEnd);
+  if (st && (st.isFIFO() || st.isSocket())) return socketInput(onData, onEnd, st.isFIFO());
   return fileInput(onData, onEnd);
 }
 
-function socketInput(onData: (chunk: Buffer) => void, onEnd: () => void): Input {
+function socketInput(onData: (chunk: Buffer) => void, onEnd: () => void, fifo: boolean): Input {
+  // A larger pipe lets the writer run ahead instead of waiting on each 64 KB.
+  if (fifo) {
+    try { setPipeSize(0, 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: keep it */ }
+  }
   const s = new net.Socket({ fd: 0, readable: true, writable: false });
   let ended = false;
   const end = (): void => {

@@ -94,6 +94,13 @@ export function setNonblock(fd: number, on: boolean): void {
   check('fcntl', c.fcntl(fd, F_SETFL, 'int', on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK));
 }
 
+const F_SETPIPE_SZ = 1031;
+
+/** fcntl(F_SETPIPE_SZ): grow a pipe's buffer (a writer then blocks less often). Returns the new size. */
+export function setPipeSize(fd: number, bytes: number): number {
+  return check('fcntl', c.fcntl(fd, F_SETPIPE_SZ, 'int', bytes));
+}
+
 export function dup2(from: number, to: number): void {
   check('dup2', c.dup2(from, to));
 }
