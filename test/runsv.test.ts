@@ -116,11 +116,12 @@ describe('runsv', () => {
     send(dir, 'd');
     await until('down', () => st(dir).state === status.STATE.down);
     assert.ok(!alive(p1));
-    assert.equal(read(path.join(dir, 'supervise/stat')), 'down\n');
+    await until('stat down', () => read(path.join(dir, 'supervise/stat')) === 'down\n');
     send(dir, 'o');
-    await until('once', () => st(dir).state === status.STATE.run);
+    // status is written before stat: wait for the second
+    await until('once', () => read(path.join(dir, 'supervise/stat')) === 'run, want down\n');
     assert.equal(st(dir).want, 'd');
-    assert.equal(read(path.join(dir, 'supervise/stat')), 'run, want down\n');
+    assert.equal(st(dir).state, status.STATE.run);
     process.kill(st(dir).pid, 'SIGKILL');
     await until('stays down', () => st(dir).state === status.STATE.down);
     assert.equal(read(path.join(dir, 'log')), 'started\nstarted\n');
@@ -142,7 +143,7 @@ describe('runsv', () => {
       await until(`got ${name}`, () => read(path.join(dir, 'got')).trim().split('\n').length === expect.length);
     }
     assert.deepEqual(read(path.join(dir, 'got')).trim().split('\n'), expect);
-    assert.equal(read(path.join(dir, 'supervise/stat')), 'run, got TERM\n');
+    await until('stat got TERM', () => read(path.join(dir, 'supervise/stat')) === 'run, got TERM\n');
     send(dir, 'p');
     await until('paused', () => read(path.join(dir, 'supervise/stat')) === 'run, paused, got TERM\n');
     assert.ok(st(dir).paused);
