@@ -345,3 +345,16 @@ test('vanished log directory: HUP gives runit\'s warning and exits 111', { timeo
   assert.equal(r.code, 111);
   assert.equal(r.stderr, `svlogd: warning: unable to open log directory: ${d}: file does not exist\nsvlogd: fatal: no functional log directories.\n`);
 });
+
+test('the .u about to be processed is never pruned (2.3.0)', { timeout: 20000 }, async () => {
+  const d = logdir('s100\nn1\n!cat\n');
+  // An old file whose name sorts after every new one: the new .u is the oldest.
+  fs.writeFileSync(path.join(d, '@4fffffffffffffff00000000.s'), 'future\n');
+  const input = numbered(4, 10); // 4 lines of 22 bytes: one rotation at 88 bytes
+  const r = await run(['-l', '20', d], input + 'last\n');
+  assert.equal(r.code, 0);
+  const o = old(d);
+  assert.equal(o.length, 1);
+  assert.match(o[0]!, /^@4000000[0-9a-f]{17}\.s$/);
+  assert.equal(read(d, o[0]!), input);
+});

@@ -374,7 +374,8 @@ export class LogDir {
       warn(['unable to read directory: ', this.name], e);
       return { n: 0, oldest: '' };
     }
-    const busy = this.proc ? this.proc.save : '';
+    // 2.3.0: the .u a processor reads (or is about to read) is never pruned.
+    const busy = this.proc ? this.proc.save : this.pendingU.slice(0, 25);
     let n = 0;
     let oldest = '';
     for (const f of names) {
