@@ -358,3 +358,13 @@ test('the .u about to be processed is never pruned (2.3.0)', { timeout: 20000 },
   assert.match(o[0]!, /^@4000000[0-9a-f]{17}\.s$/);
   assert.equal(read(d, o[0]!), input);
 });
+
+test('udp send failures are written to the log directory', { timeout: 20000 }, async () => {
+  const d = logdir('u255.255.255.255:9\n'); // broadcast without SO_BROADCAST: EACCES
+  const r = await run([d], 'hello\n');
+  assert.equal(r.code, 0);
+  assert.deepEqual(read(d, 'current').split('\n').sort(), ['', 'hello', 'warning: failure sending through udp: hello']);
+  const bad = logdir('u1.2.3\n');
+  const r2 = await run([bad], 'x\n');
+  assert.equal(r2.stderr, 'svlogd: warning: unable to scan ip address: 1.2.3\n');
+});

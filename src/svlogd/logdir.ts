@@ -242,7 +242,7 @@ export class LogDir {
 
   /** A message line of svlogd's own, written into the log (e.g. udp errors). */
   note(text: string): void {
-    const b = Buffer.from(text + '\n');
+    const b = Buffer.from(text + '\n', 'latin1');
     this.put(null, false, b, 0, b.length, null, 0, 0, true);
   }
 

@@ -108,8 +108,9 @@ export function main(argv: string[]): void {
       if (!sel) continue;
       const u = d.cfg.udp;
       if (u) {
-        env.udp(shortLine(d, h, hs, hl, long), u.port, u.host, (e2) => {
-          if (e2) d.note(`svlogd: warning: unable to send through udp: ${u.host}:${u.port}: ${e2.message}`);
+        const msg = shortLine(d, h, hs, hl, long);
+        env.udp(msg, u.port, u.host, (e2) => {
+          if (e2) d.note(`warning: failure sending through udp: ${msg.subarray(0, msg.length - 1).toString('latin1')}`);
         });
       }
       if (d.cfg.udponly) continue;
