@@ -368,3 +368,28 @@ test('udp send failures are written to the log directory', { timeout: 20000 }, a
   const r2 = await run([bad], 'x\n');
   assert.equal(r2.stderr, 'svlogd: warning: unable to scan ip address: 1.2.3\n');
 });
+
+test('a rotation waits for the running processor; nothing lost', { timeout: 20000 }, async () => {
+  const d = logdir('s100\nn0\n!sleep 0.3; cat\n');
+  const input = numbered(12, 10); // ~3 rotations, each waiting for the one before
+  const r = await run(['-l', '20', d], input);
+  assert.equal(r.code, 0);
+  assert.ok(old(d).length >= 2);
+  assert.ok(old(d).every((f) => f.endsWith('.s')));
+  assert.equal(all(d), input);
+});
+
+test('HUP while a processor runs: it is finished all the same', { timeout: 20000 }, async () => {
+  const d = logdir('!sleep 0.5; tr a-z A-Z\n');
+  const c = start([d]);
+  c.stdin!.write('abc\n');
+  await until('abc', () => fs.existsSync(path.join(d, 'current')) && read(d, 'current') === 'abc\n');
+  c.kill('SIGALRM');
+  await until('rotation', () => old(d).length === 1);
+  c.kill('SIGHUP');
+  await until('processed', () => old(d).length === 1 && old(d)[0]!.endsWith('.s'), 5000);
+  assert.equal(read(d, old(d)[0]!), 'ABC\n');
+  c.stdin!.end('def\n');
+  assert.equal((await exited(c)).code, 0);
+  assert.equal(read(d, 'current'), 'def\n');
+});
