@@ -41,7 +41,8 @@ describe('runsv', () => {
     assert.equal(rec.want, 'u');
     assert.equal(read(path.join(sup, 'stat')), 'run\n');
     assert.equal(read(path.join(sup, 'pid')), `${rec.pid}\n`);
-    assert.match(fs.readFileSync(`/proc/${rec.pid}/cmdline`, 'latin1'), /^sleep\x001000/);
+    await until('the pid in status is ./run, exec\'d into sleep', () =>
+      /^sleep\x001000/.test(fs.readFileSync(`/proc/${rec.pid}/cmdline`, 'latin1')));
     await stopSupervisor(s);
     assert.ok(!alive(rec.pid), 'TERM to runsv takes the service down');
   });
