@@ -1,0 +1,125 @@
+// runsvdir [-P] dir [log] — supervise every service in dir (man runsvdir).
+// This process only watches dir; the services are supervised by one host
+// process (src/runsvdir/host.ts) that outlives it on TERM, as runsv
+// processes outlive runit's runsvdir.
+import fs from 'node:fs';
+import path from 'node:path';
+import { why } from '../sys/errors.js';
+import { compactSoon } from '../runsvdir/compact.js';
+import { HostLink } from '../runsvdir/link.js';
+import { setTitle, TitleLog } from '../runsvdir/proctitle.js';
+import { keyOf, scan, type Services } from '../runsvdir/scan.js';
+
+const args = process.argv.slice(2);
+const newSession = args[0] === '-P';
+const dir = args[newSession ? 1 : 0];
+if (dir === undefined) {
+  try { fs.writeSync(2, 'usage: runsvdir [-P] dir\n\n'); } catch { /* no stderr */ }
+  process.exit(1);
+}
+let logArg: string | undefined = args[newSession ? 2 : 1];
+const shown = ['runsvdir', ...args.slice(0, newSession ? 3 : 2)];
+
+let titleLog: TitleLog | null = null;
+const warn = (text: string, err?: unknown): void => {
+  const line = `runsvdir ${dir}: warning: ${text}${err === undefined ? '' : ': ' + why(err)}\n`;
+  if (titleLog) { titleLog.write(Buffer.from(line)); return; }
+  try { fs.writeSync(2, line); } catch { /* no stderr */ }
+};
+if (logArg !== undefined && logArg.length < 7) {
+  warn('log must have at least seven characters.');
+  warn('log service disabled.');
+  logArg = undefined;
+}
+if (logArg !== undefined) titleLog = new TitleLog(shown, 'runsvdir');
+else setTitle(shown, 'runsvdir');
+
+const services: Services = new Map();
+const home = path.resolve(dir);
+const link = new HostLink({
+  program: path.join(path.dirname(fs.realpathSync(process.argv[1]!)), 'runsvdir-host'),
+  newSession,
+  dir: home,
+  services,
+  stderr: titleLog ? (b) => titleLog!.write(b) : null,
+  warn,
+});
+
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGHUP', () => {
+  link.hup();
+  process.exit(111);
+});
+
+// Watching dir: its mtime, inode and device at least every five seconds
+// (every second while it cannot be read), and at once on inotify's word.
+let last = '';
+let timer: NodeJS.Timeout | null = null;
+let watcher: fs.FSWatcher | null = null;
+let watched = '';
+
+function check(force: boolean): void {
+  if (timer) clearTimeout(timer);
+  timer = null;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(home, { bigint: false });
+  } catch (e) {
+    warn(`unable to stat ${dir}`, e);
+    return later(1000);
+  }
+  if (!st.isDirectory()) {
+    warn(`unable to change directory to ${dir}`, Object.assign(new Error(), { code: 'ENOTDIR' }));
+    return later(1000);
+  }
+  const id = keyOf(st);
+  if (id !== watched) watch(id);
+  const stamp = `${id}:${st.mtimeMs}`;
+  if (force || stamp !== last) {
+    const now = scan(home, services, warn);
+    if (now) {
+      last = stamp;
+      update(now);
+      compactSoon();
+    }
+  }
+  later(watcher ? 5000 : 1000);
+}
+
+function later(ms: number): void {
+  if (!timer) timer = setTimeout(() => check(false), ms);
+}
+
+function watch(id: string): void {
+  watcher?.close();
+  watcher = null;
+  watched = id;
+  try {
+    const w = fs.watch(home, { persistent: false });
+    let soon: NodeJS.Timeout | null = null;
+    w.on('change', () => {
+      soon ??= setTimeout(() => { soon = null; check(true); }, 20);
+    });
+    w.on('error', () => {
+      w.close();
+      if (watcher === w) { watcher = null; watched = ''; }
+    });
+    watcher = w;
+  } catch { /* the periodic check does it alone */ }
+}
+
+function update(now: Services): void {
+  for (const key of [...services.keys()]) {
+    if (!now.has(key)) {
+      services.delete(key);
+      link.del(key);
+    }
+  }
+  for (const [key, name] of now) {
+    if (services.has(key)) continue;
+    services.set(key, name);
+    link.add(key, name);
+  }
+}
+
+check(true);

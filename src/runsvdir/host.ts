@@ -1,0 +1,205 @@
+// The supervision host: the runsv engine for every service runsvdir finds,
+// in one process (SPEC §4). From outside each service looks supervised by its
+// own runsv: same supervise/ files, locks, FIFOs and messages (`runsv NAME: ...`).
+//
+// runsvdir starts it and talks to it on fd 3 (protocol.ts). It keeps going
+// when runsvdir is gone, as runsv processes outlive a runsvdir told to TERM,
+// and exits once it supervises nothing.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import fs from 'node:fs';
+import net from 'node:net';
+import { Step } from '../supervise/files.js';
+import { Service } from '../supervise/service.js';
+import { why } from '../sys/errors.js';
+import { raiseNofile, setCloexec } from '../sys/libc.js';
+import { compactSoon } from './compact.js';
+import { Lines, type Message } from './protocol.js';
+
+interface Entry {
+  key: string;
+  name: string;
+  path: string;
+  svc: Service | null;
+  /** The directory, held open: the service keeps it whatever happens to its name (runsv chdirs into it). */
+  fd: number;
+  /** runsvdir still lists it. */
+  wanted: boolean;
+  lastStart: number;
+  timer: NodeJS.Timeout | null;
+}
+
+const CHANNEL = 3;
+const entries = new Map<string, Entry>();
+const current = new AsyncLocalStorage<Entry>();
+let newSession = false;
+let connected = true;
+let told = false;
+const pinning = fs.existsSync('/proc/self/fd');
+
+function say(line: string): void {
+  try { fs.writeSync(2, line + '\n'); } catch { /* stderr gone (runsvdir's log with it) */ }
+}
+
+function report(e: Entry, kind: string, text: string, err?: unknown): void {
+  // Paths inside the service read as runsv's relative ones.
+  const shown = e.fd >= 0 ? text.split(`/proc/self/fd/${e.fd}/`).join('') : text;
+  say(`runsv ${e.name}: ${kind}: ${shown}${err === undefined ? '' : ': ' + why(err)}`);
+}
+
+function closeDir(e: Entry): void {
+  if (e.fd >= 0) {
+    try { fs.closeSync(e.fd); } catch { /* closed */ }
+    e.fd = -1;
+  }
+}
+
+/**
+ * A supervision that failed: release what the engine holds (locks, FIFOs,
+ * the log pipe) and stop listening to its children, which keep running as a
+ * dead runsv's would.
+ */
+function abandon(svc: Service): void {
+  for (const p of [svc.main, svc.log]) {
+    if (!p) continue;
+    p.child?.removeAllListeners('exit');
+    try { p.teardown(); } catch { /* as much as can be */ }
+  }
+  const pipe = svc.logPipe;
+  if (pipe) {
+    for (const i of [0, 1] as const) {
+      if (pipe[i] >= 0) {
+        try { fs.closeSync(pipe[i]); } catch { /* closed */ }
+        pipe[i] = -1;
+      }
+    }
+  }
+}
+
+function start(e: Entry): void {
+  e.timer = null;
+  e.lastStart = Date.now();
+  let dir = e.path;
+  if (pinning) {
+    try {
+      e.fd = fs.openSync(e.path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      dir = `/proc/self/fd/${e.fd}`;
+    } catch (err) {
+      report(e, 'fatal', 'unable to change to directory', err);
+      again(e);
+      return;
+    }
+  }
+  const svc: Service = new Service(dir, {
+    label: `runsv ${e.name}`,
+    newSession,
+    report: (kind, text, err) => report(e, kind, text, err),
+    onExit: () => ended(e, svc),
+  });
+  e.svc = svc;
+  try {
+    current.run(e, () => svc.start());
+  } catch (err) {
+    if (err instanceof Step) report(e, 'fatal', err.what, err.cause);
+    else report(e, 'fatal', 'unable to start', err);
+    abandon(svc);
+    e.svc = null;
+    closeDir(e);
+    again(e);
+  }
+}
+
+/** Start it again, as runsvdir restarts a runsv that died, at most once a second. */
+function again(e: Entry): void {
+  if (!e.wanted || !connected) {
+    forget(e);
+    return;
+  }
+  const wait = Math.max(0, e.lastStart + 1000 - Date.now());
+  e.timer = setTimeout(() => start(e), wait);
+}
+
+function ended(e: Entry, svc: Service): void {
+  if (e.svc !== svc) return;
+  e.svc = null;
+  closeDir(e);
+  again(e);
+}
+
+function forget(e: Entry): void {
+  if (e.timer) clearTimeout(e.timer);
+  e.timer = null;
+  entries.delete(e.key);
+  if (entries.size === 0 && (told || !connected)) process.exit(0);
+}
+
+function fault(err: unknown): void {
+  const e = current.getStore();
+  if (!e) {
+    say(`runsvdir: warning: ${why(err)}`);
+    return;
+  }
+  report(e, 'fatal', 'internal error', err);
+  if (e.svc) {
+    abandon(e.svc);
+    e.svc = null;
+    closeDir(e);
+    if (!e.timer) again(e);
+  }
+}
+
+function handle(m: Message): void {
+  told = true;
+  compactSoon();
+  if ('add' in m) {
+    const e = entries.get(m.add);
+    if (e) {
+      e.wanted = true;
+      if (!e.svc && !e.timer) start(e);
+      return;
+    }
+    const fresh: Entry = {
+      key: m.add, name: m.name, path: m.path, svc: null, fd: -1, wanted: true, lastStart: -Infinity, timer: null,
+    };
+    entries.set(fresh.key, fresh);
+    start(fresh);
+  } else if ('del' in m) {
+    drop(m.del);
+  } else if ('hup' in m) {
+    for (const key of [...entries.keys()]) drop(key);
+  }
+}
+
+/** runsvdir no longer lists it: runsv gets TERM (exit once down) and is not restarted. */
+function drop(key: string): void {
+  const e = entries.get(key);
+  if (!e) return;
+  e.wanted = false;
+  if (e.svc) current.run(e, () => e.svc!.exit());
+  else forget(e);
+}
+
+/** runsvdir is gone: what is supervised stays so; what is waiting to start again is let go. */
+function disconnected(): void {
+  connected = false;
+  for (const e of [...entries.values()]) if (!e.svc) forget(e);
+  if (entries.size === 0) process.exit(0);
+}
+
+export function host(args: string[]): void {
+  newSession = args.includes('-P');
+  try { raiseNofile(); } catch { /* keep the limit we have */ }
+  process.on('uncaughtException', fault);
+  process.on('unhandledRejection', fault);
+  // TERM to the host is TERM to every runsv in it.
+  process.on('SIGTERM', () => { for (const key of [...entries.keys()]) drop(key); });
+  try {
+    setCloexec(CHANNEL, true); // services must not inherit it
+  } catch {
+    process.exit(0); // started by hand, without runsvdir: nothing to do
+  }
+  const lines = new Lines();
+  const channel = new net.Socket({ fd: CHANNEL, readable: true, writable: false });
+  channel.on('data', (chunk) => { for (const m of lines.push(chunk)) handle(m); });
+  channel.on('end', disconnected);
+  channel.on('error', disconnected);
+}
