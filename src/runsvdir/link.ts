@@ -74,7 +74,7 @@ export class HostLink {
     this.lastSpawn = Date.now();
     const args = [
       // A smaller young generation: the host allocates little and often.
-      ...(process.env['XFLAGS'] ?? '--max-semi-space-size=1').split(' ').filter(Boolean),
+      '--max-semi-space-size=1',
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
     ];

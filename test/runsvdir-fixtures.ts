@@ -1,0 +1,134 @@
+// Fixtures for the runsvdir tests: a service tree, runsvdir (ours or runit's)
+// started on it, its supervision host found, and everything cleaned up by pid.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as control from '../src/supervise/control.js';
+import * as status from '../src/supervise/status.js';
+import { alive, bin, descendants, ref, reap, script, sleep, tmpdir, until } from './helpers.js';
+
+/** The sv used to look at services: runit's (proves the protocol) or ours. */
+export const sv = ref('sv') ?? bin('sv');
+
+export function tree(names: string[], run = 'exec sleep 1000'): string {
+  const dir = path.join(tmpdir('runsvdir-'), 'service');
+  fs.mkdirSync(dir);
+  for (const n of names) script(path.join(dir, n, 'run'), run);
+  return dir;
+}
+
+export function state(svc: string): status.Status | null {
+  try {
+    return status.read(path.join(svc, 'supervise'));
+  } catch {
+    return null;
+  }
+}
+
+export const isRunning = (svc: string): boolean => {
+  const s = state(svc);
+  return s !== null && s.state === status.STATE.run && s.pid > 0 && alive(s.pid);
+};
+
+/** Is a supervisor holding supervise/ok (what sv calls "runsv running")? */
+export const supervised = (svc: string): boolean => {
+  try {
+    return control.running(path.join(svc, 'supervise'));
+  } catch {
+    return false;
+  }
+};
+
+export interface Dir {
+  child: ChildProcess;
+  pid: number;
+  dir: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Every pid seen under runsvdir (supervisors and services), for the cleanup. */
+  seen: Set<number>;
+}
+
+const live: Dir[] = [];
+
+export function runsvdir(program: string, args: string[], dir: string): Dir {
+  const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const d: Dir = { child, pid: child.pid!, dir, stderr: () => err, exited, seen: new Set() };
+  live.push(d);
+  return d;
+}
+
+/** Remember every process under runsvdir now (call while it runs). */
+export function note(d: Dir): number[] {
+  const pids = descendants(d.pid);
+  for (const p of pids) d.seen.add(p);
+  return pids;
+}
+
+/** Our supervision hosts (node processes) directly under runsvdir. */
+export function hosts(d: Dir): number[] {
+  return note(d).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('runsvdir-host');
+    } catch {
+      return false;
+    }
+  });
+}
+
+function servicePids(dir: string): number[] {
+  const out: number[] = [];
+  let names: string[] = [];
+  try { names = fs.readdirSync(dir); } catch { /* gone */ }
+  for (const n of names) {
+    for (const sup of [path.join(dir, n, 'supervise'), path.join(dir, n, 'log/supervise')]) {
+      const s = state(path.dirname(sup));
+      if (s && s.pid) out.push(s.pid);
+    }
+  }
+  return out;
+}
+
+/** Stop runsvdir, tell every service to exit, wait for the supervisors, kill what is left. */
+export async function cleanup(d: Dir, also: string[] = []): Promise<void> {
+  note(d);
+  const pids = [...servicePids(d.dir), ...also.flatMap(servicePids)];
+  if (d.child.exitCode === null && d.child.signalCode === null) {
+    try { process.kill(d.pid, 'SIGTERM'); } catch { /* gone */ }
+    await d.exited;
+  }
+  // The exit command to every service until no supervisor is left on any
+  // (a host may still be setting one up).
+  const svcs: string[] = [];
+  for (const base of [d.dir, ...also]) {
+    let names: string[] = [];
+    try { names = fs.readdirSync(base); } catch { /* gone */ }
+    svcs.push(...names.map((n) => path.join(base, n)));
+  }
+  try {
+    await until('every supervision ended', () => {
+      let left = false;
+      for (const s of svcs) {
+        if (!supervised(s)) continue;
+        left = true;
+        try { control.send(path.join(s, 'supervise'), 'x'); } catch { /* gone meanwhile */ }
+      }
+      return !left;
+    }, 10000);
+  } catch { /* killed below */ }
+  const supervisors = [...d.seen].filter((p) => !pids.includes(p));
+  try {
+    await until('supervisors gone', () => supervisors.every((p) => !alive(p)), 10000);
+  } catch { /* killed below */ }
+  reap([...supervisors, ...pids, ...d.seen]);
+  await sleep(50);
+  const i = live.indexOf(d);
+  if (i >= 0) live.splice(i, 1);
+}
+
+export async function cleanupAll(): Promise<void> {
+  for (const d of [...live]) await cleanup(d);
+}
