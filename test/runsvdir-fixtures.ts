@@ -51,8 +51,9 @@ export interface Dir {
 
 const live: Dir[] = [];
 
-export function runsvdir(program: string, args: string[], dir: string): Dir {
-  const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+/** `program` may be a bare name looked up in `env.PATH`, so argv[0] is what runit prints. */
+export function runsvdir(program: string, args: string[], dir: string, env?: NodeJS.ProcessEnv): Dir {
+  const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
