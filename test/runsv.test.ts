@@ -200,7 +200,6 @@ describe('runsv', () => {
     const dir = service('echo bye; exec sleep 1000');
     script(path.join(dir, 'log/run'), 'cat > out; echo eof >> out');
     const s = startSupervisor(runsv, [dir]);
-    await until('log got the line', () => read(path.join(dir, 'log/out')) === 'bye\n' || read(path.join(dir, 'log/out')) === '');
     await until('running', () => st(dir).state === status.STATE.run && status.read(path.join(dir, 'log/supervise')).state === status.STATE.run);
     const pid = st(dir).pid;
     control.send(path.join(dir, 'log/supervise'), 'x');
@@ -264,6 +263,79 @@ describe('runsv', () => {
     assert.equal(s2.stderr(), `runsv ${path.join(d, 'missing')}: fatal: unable to change to directory: file does not exist\n`);
   });
 
+  it('refuses a supervise/control that is not a FIFO', async () => {
+    const dir = service('exec sleep 1000');
+    fs.mkdirSync(path.join(dir, 'supervise'));
+    fs.writeFileSync(path.join(dir, 'supervise/control'), '');
+    const s = startSupervisor(runsv, [dir]);
+    assert.equal(await s.exited, 111);
+    assert.match(s.stderr(), /^runsv .*svc: fatal: supervise\/control exists but is not a fifo\n$/);
+  });
+
+  it('creates the target of a dangling supervise symlink', async () => {
+    const dir = service('exec sleep 1000');
+    const target = path.join(tmpdir(), 'elsewhere');
+    fs.symlinkSync(target, path.join(dir, 'supervise'));
+    const s = startSupervisor(runsv, [dir]);
+    await until('run', () => status.read(target).state === status.STATE.run);
+    assert.equal(fs.statSync(target).mode & 0o777, 0o700);
+    await stopSupervisor(s);
+  });
+
+  it('refuses a ./run without #! as execve does (exec format error)', async () => {
+    const dir = service('true');
+    fs.writeFileSync(path.join(dir, 'run'), 'echo hi\nexec sleep 1000\n', { mode: 0o755 });
+    const s = startSupervisor(runsv, [dir]);
+    await until('message', () => /fatal: unable to start \.\/run: exec format error/.test(s.stderr()));
+    await stopSupervisor(s);
+  });
+
+  it('dies of SIGUSR1 as runit\'s runsv does (no debugger port)', async () => {
+    const dir = service('exec sleep 1000');
+    const s = startSupervisor(runsv, [dir]);
+    await until('run', () => st(dir).state === status.STATE.run);
+    const pid = st(dir).pid;
+    process.kill(s.pid, 'SIGUSR1');
+    await s.exited;
+    assert.equal(s.child.signalCode, 'SIGUSR1');
+    assert.doesNotMatch(s.stderr(), /Debugger/);
+    process.kill(pid, 'SIGKILL');
+  });
+
+  it('u cancels a pending exit', async () => {
+    const dir = service('trap "" TERM; exec sleep 1000');
+    const s = startSupervisor(runsv, [dir]);
+    await until('run', () => st(dir).state === status.STATE.run);
+    send(dir, 'x');
+    await until('want exit', () => read(path.join(dir, 'supervise/stat')) === 'run, got TERM, want exit\n');
+    send(dir, 'u');
+    await until('want up', () => read(path.join(dir, 'supervise/stat')) === 'run, got TERM\n');
+    const pid = st(dir).pid;
+    process.kill(pid, 'SIGKILL');
+    await until('restarted', () => st(dir).pid !== pid && st(dir).state === status.STATE.run);
+    assert.equal(s.child.exitCode, null, 'runsv is still there');
+    await stopSupervisor(s);
+  });
+
+  it('./finish keeps the time ./run started; p sets the flag even when down', async () => {
+    const dir = service('exec sleep 1000', { finish: 'exec sleep 1000', down: '' });
+    const s = startSupervisor(runsv, [dir]);
+    await until('status', () => fs.existsSync(path.join(dir, 'supervise/stat')));
+    send(dir, 'p');
+    await until('down, paused', () => read(path.join(dir, 'supervise/stat')) === 'down, paused\n');
+    send(dir, 'u');
+    await until('run', () => read(path.join(dir, 'supervise/stat')) === 'run\n');
+    const started = st(dir).when;
+    send(dir, 'k');
+    await until('finish', () => st(dir).state === status.STATE.finish);
+    assert.deepEqual(st(dir).when, started);
+    const fpid = st(dir).pid;
+    send(dir, 'd');
+    process.kill(fpid, 'SIGKILL');
+    await until('down', () => st(dir).state === status.STATE.down);
+    await stopSupervisor(s);
+  });
+
   it('ignores garbage on the control pipe and keeps running', async () => {
     const dir = service('exec sleep 1000');
     const s = startSupervisor(runsv, [dir]);
@@ -284,7 +356,7 @@ describe('runsv', () => {
     const pid = st(dir).pid;
     fs.rmSync(path.join(dir, 'supervise'), { recursive: true });
     process.kill(pid, 'SIGKILL');
-    await until('warning', () => /warning: unable to open supervise\/status.new: file does not exist/.test(s.stderr()));
+    await until('warning', () => /warning: unable to open supervise\/pid.new: file does not exist/.test(s.stderr()));
     assert.ok(alive(s.pid));
     await stopSupervisor(s);
   });

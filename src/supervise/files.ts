@@ -2,20 +2,32 @@
 // it holds open for its whole life.
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { flock, LOCK_EX, LOCK_NB, mkfifo } from '../sys/libc.js';
 
 const { O_RDONLY, O_RDWR, O_WRONLY, O_NONBLOCK, O_CREAT, O_APPEND } = fs.constants;
 
 export class Step extends Error {
-  constructor(readonly what: string, readonly cause: unknown) { super(what); }
+  /** `cause` undefined: the message stands alone (no `: why`). */
+  constructor(readonly what: string, readonly cause?: unknown) { super(what); }
 }
 
-/** mkdir supervise/ 0700 unless it exists (a symlink to a directory is fine). */
-export function makeDir(dir: string): void {
+/**
+ * mkdir supervise/ 0700 unless it exists. A symlink to a directory is fine; a
+ * dangling one gets its target created, as runsv's mkdir through it does.
+ */
+export function makeDir(dir: string, name: string): void {
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Step(`unable to mkdir ${dir}`, e);
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Step(`unable to mkdir ${name}`, e);
+    try {
+      if (fs.lstatSync(dir).isSymbolicLink() && !fs.existsSync(dir)) {
+        fs.mkdirSync(path.resolve(path.dirname(dir), fs.readlinkSync(dir)), { mode: 0o700 });
+      }
+    } catch (e2) {
+      throw new Step(`unable to mkdir ${name}`, e2);
+    }
   }
 }
 
@@ -36,11 +48,14 @@ export function lock(dir: string, name: string): number {
   return fd;
 }
 
-function fifo(path: string, label: string): void {
+function fifo(file: string, label: string): void {
   try {
-    mkfifo(path, 0o600);
+    mkfifo(file, 0o600);
   } catch (e) {
     if ((e as { code?: string }).code !== 'EEXIST') throw new Step(`unable to create ${label}`, e);
+    let isFifo = false;
+    try { isFifo = fs.statSync(file).isFIFO(); } catch { /* reported below */ }
+    if (!isFifo) throw new Step(`${label} exists but is not a fifo`);
   }
 }
 

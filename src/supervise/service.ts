@@ -20,6 +20,8 @@ export interface ServiceOptions {
   report(kind: 'warning' | 'fatal', text: string, err?: unknown): void;
   /** The supervisor is done (told to exit and everything is down). */
   onExit(): void;
+  /** Every child started (./run, ./finish, log/run, control/X), e.g. to restore limits. */
+  spawned?(pid: number): void;
 }
 
 const signalOf: Record<string, NodeJS.Signals> = {
@@ -54,7 +56,7 @@ class Proc {
   ) {}
 
   setup(): void {
-    files.makeDir(this.sup);
+    files.makeDir(this.sup, this.name);
     this.lockFd = files.lock(this.sup, this.name);
     this.fifos = files.openFifos(this.sup, this.name, (b) => this.command(b.toString('latin1')));
   }
@@ -79,17 +81,18 @@ class Proc {
     });
   }
 
-  private changed(state: State, pid: number): void {
+  private changed(state: State, pid: number, keepTime = false): void {
     this.state = state;
     this.pid = pid;
-    this.when = tai.now();
+    // ./finish keeps the time ./run started, as runit does: `finish: ... 4s` counts from the run
+    if (!keepTime) this.when = tai.now();
     this.save();
   }
 
   /** Start ./run when down, no sooner than a second after its last start. */
   up(): void {
     this.startPending = true;
-    if (this.state !== STATE.down || this.delay) return;
+    if (this.state !== STATE.down || this.delay || this.starting) return;
     const wait = this.lastStart + 1000 - Date.now();
     if (wait > 0) {
       this.delay = setTimeout(() => { this.delay = null; if (this.startPending) this.up(); }, wait);
@@ -97,6 +100,21 @@ class Proc {
     }
     this.startPending = false;
     this.lastStart = Date.now();
+    void this.startRun();
+  }
+
+  private starting = false;
+
+  /** control/u runs (and is waited for) before every start of ./run. */
+  private async startRun(): Promise<void> {
+    this.starting = true;
+    try {
+      if (!this.isLog) await this.script('u');
+    } catch (e) {
+      this.svc.opts.report('warning', 'unable to run control/u', e);
+    }
+    this.starting = false;
+    if (this.svc.exiting || this.state !== STATE.down) return;
     const child = this.spawn('./run', []);
     if (!child) { this.ranOut(111, 0); return; }
     this.child = child;
@@ -116,31 +134,37 @@ class Proc {
   private spawn(file: string, args: string[]): ChildProcess | null {
     const stdio: StdioOptions = this.isLog
       ? [this.svc.logPipe![0], 'inherit', 'inherit']
-      : ['inherit', this.svc.logPipe ? this.svc.logPipe[1] : 'inherit', 'inherit'];
+      : ['inherit', this.svc.logPipe && this.svc.logPipe[1] >= 0 ? this.svc.logPipe[1] : 'inherit', 'inherit'];
+    const label = this.isLog ? `log/${file}` : file;
+    const fail = (e: unknown): null => { this.svc.opts.report('fatal', `unable to start ${label}`, e); return null; };
+    // execvp would hand a script without #! to /bin/sh; runsv's execve says ENOEXEC
+    const bad = execFormat(path.join(this.dir, file));
+    if (bad) return fail(bad);
     let child: ChildProcess;
     try {
       child = spawn(file, args, { cwd: this.dir, stdio, detached: this.svc.opts.newSession ?? false });
     } catch (e) {
-      this.svc.opts.report('fatal', `unable to start ${file}`, e);
-      return null;
+      return fail(e);
     }
     if (child.pid === undefined) {
-      child.once('error', (e) => this.svc.opts.report('fatal', `unable to start ${file}`, e));
+      child.once('error', fail);
       return null;
     }
     child.on('error', () => { /* signals to a reaped child: nothing to do */ });
+    this.svc.opts.spawned?.(child.pid);
     return child;
   }
 
   /** ./run is gone: run ./finish if there is one, else settle down. */
   private ranOut(code: number, sig: number): void {
     this.term = false;
-    if (fs.existsSync(path.join(this.dir, 'finish')) && !this.isLog) {
+    if (fs.existsSync(path.join(this.dir, 'finish'))) {
       const child = this.spawn('./finish', [String(code), String(sig)]);
       if (child) {
         this.child = child;
+        this.paused = false;
         child.on('exit', () => { this.child = null; this.settled(); });
-        this.changed(STATE.finish, child.pid!);
+        this.changed(STATE.finish, child.pid!, true);
         return;
       }
     }
@@ -167,7 +191,7 @@ class Proc {
     } catch {
       return Promise.resolve(false);
     }
-    const child = this.spawn(`./control/${c}`, []);
+    const child = this.spawn(`control/${c}`, []);
     if (!child) return Promise.resolve(false);
     return new Promise((resolve) => child.on('exit', (code) => resolve(code === 0)));
   }
@@ -197,52 +221,82 @@ class Proc {
 
   private async one(c: string): Promise<void> {
     const custom = !this.isLog; // the log service's control cannot be customized
+    const running = this.state === STATE.run && this.pid !== 0;
     switch (c) {
       case 'u':
       case 'o':
-        if (custom) await this.script('u');
+        // u, d, o and x replace one another: a later u cancels a pending exit
         this.want = c === 'u' ? 'u' : 'd';
+        this.wantExit = false;
         if (this.state === STATE.down) this.up();
         return;
       case 'd':
         this.want = 'd';
+        this.wantExit = false;
         this.cancelStart();
-        await this.stop('d', custom);
+        if (running) await this.stop(custom);
         return;
       case 'x':
         if (this.isLog) return;
         this.want = 'd';
         this.wantExit = true;
         this.cancelStart();
-        await this.stop('x', custom);
+        if (running) await this.stop(custom);
         this.svc.checkExit();
+        return;
+      case 't':
+        if (running) await this.stop(custom);
         return;
       default: {
         const sig = signalOf[c];
         if (!sig) return; // not a command: ignored, as runsv does
-        if (custom && await this.script(c)) {
-          if (c === 'p') this.paused = true;
-          if (c === 'c') this.paused = false;
-          return;
-        }
-        this.signal(sig);
-        if (this.state !== STATE.run) return;
+        // the paused flag follows p and c whatever the state; signals go to ./run only
         if (c === 'p') this.paused = true;
         if (c === 'c') this.paused = false;
-        if (c === 't') this.term = true;
+        if (!running) return;
+        if (custom && await this.script(c)) return;
+        this.signal(sig);
       }
     }
   }
 
-  /** d and x on a running service: control/t or TERM, then CONT, then control/d|x. */
-  private async stop(c: 'd' | 'x', custom: boolean): Promise<void> {
-    if (this.state !== STATE.run) return;
+  /**
+   * d, x and t on a running service: control/t or TERM; then, if it is to stay
+   * down (or exit), CONT and control/d (control/x).
+   */
+  private async stop(custom: boolean): Promise<void> {
     if (!(custom && await this.script('t'))) {
       this.signal('SIGTERM');
-      this.term = true;
+      if (this.state === STATE.run) this.term = true;
     }
+    if (this.want === 'u') return;
     this.signal('SIGCONT'); // runsv leaves the paused flag as it is until the next start
-    if (custom) await this.script(c);
+    if (custom) await this.script(this.wantExit ? 'x' : 'd');
+  }
+}
+
+/**
+ * What execve would refuse with ENOEXEC: a file that is neither an ELF binary
+ * nor a #! script (execvp, which libuv uses, would run it with /bin/sh).
+ */
+function execFormat(file: string): NodeJS.ErrnoException | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null; // let the exec report ENOENT / EACCES itself
+  }
+  try {
+    const b = Buffer.alloc(4);
+    const n = fs.readSync(fd, b, 0, 4, 0);
+    if (n >= 2 && b[0] === 0x23 && b[1] === 0x21) return null; // #!
+    if (n === 4 && b.readUInt32BE(0) === 0x7f454c46) return null; // ELF
+    if (!fs.fstatSync(fd).isFile()) return null;
+    return Object.assign(new Error('exec format error'), { code: 'ENOEXEC' });
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -250,7 +304,7 @@ export class Service {
   readonly main: Proc;
   log: Proc | null = null;
   logPipe: [number, number] | null = null;
-  private exiting = false;
+  exiting = false;
 
   /** `dir` must be absolute. Throws files.Step (with a message) when it cannot start. */
   constructor(readonly dir: string, readonly opts: ServiceOptions) {
@@ -266,6 +320,7 @@ export class Service {
     }
     if (!st.isDirectory()) throw new files.Step('unable to change to directory', Object.assign(new Error(), { code: 'ENOTDIR' }));
     const logDir = path.join(this.dir, 'log');
+    if (fs.existsSync(logDir) && !isDir(logDir)) this.opts.report('warning', './log: not a directory.');
     if (isDir(logDir)) {
       try {
         this.logPipe = pipe();
@@ -304,6 +359,7 @@ export class Service {
     if (log && log.state !== STATE.down) {
       log.wantExit = true;
       log.want = 'd';
+      log.save();
       this.closeLogWriter();
       return;
     }

@@ -65,36 +65,39 @@ export function read(superviseDir: string): Status {
   try {
     const b = Buffer.alloc(STATUS_SIZE);
     const n = fs.readSync(fd, b, 0, STATUS_SIZE, null);
-    if (n !== STATUS_SIZE) throw Object.assign(new Error('short status'), { code: 'EPROTO' });
+    if (n !== STATUS_SIZE) throw Object.assign(new Error('bad format'), { code: 'EBADFORMAT' });
     return unpack(b);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function replace(dir: string, name: string, data: Buffer | string, warn: (what: string, e: unknown) => void): void {
+function replace(dir: string, name: string, data: Buffer | string, warn: (what: string, e: unknown) => void): boolean {
   const tmp = `${dir}/${name}.new`;
   try {
     fs.writeFileSync(tmp, data, { mode: 0o644 });
   } catch (e) {
     warn(`open ${name}.new`, e);
-    return;
+    return false;
   }
   try {
     fs.renameSync(tmp, `${dir}/${name}`);
   } catch (e) {
     warn(`rename ${name}.new to ${name}`, e);
+    return false;
   }
+  return true;
 }
 
 /**
- * Write status, stat and pid, each atomically (`X.new` then rename). Failures
- * go to `warn` as `open status.new` / `rename status.new to status` (the
- * supervisor keeps running without its files).
+ * Write pid, stat and status (runsv's order), each atomically (`X.new` then
+ * rename). The first failure goes to `warn` as `open pid.new` /
+ * `rename pid.new to pid` and ends the update, as with runsv (the supervisor
+ * keeps running without its files).
  */
 export function write(superviseDir: string, s: Status, wantExit: boolean,
   warn: (what: string, e: unknown) => void): void {
+  if (!replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn)) return;
+  if (!replace(superviseDir, 'stat', statText(s, wantExit) + '\n', warn)) return;
   replace(superviseDir, 'status', pack(s), warn);
-  replace(superviseDir, 'stat', statText(s, wantExit) + '\n', warn);
-  replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn);
 }

@@ -42,6 +42,10 @@ function parseCommand(cmd: string, verbose: boolean, lsb: boolean): Action | nul
       if (lsb) return null;
       return { acts: '', wait: false, status: true };
     case 'e': return { acts: 'x', wait: verbose };
+    // runit's one-letter spellings of the force- actions
+    case 'D': return { acts: 'd', wait: true, kill: true };
+    case 'T': return { acts: 'tc', wait: true, kill: true };
+    case 'X': case 'E': return { acts: 'x', wait: true, kill: true };
     case 'u': case 'd': case 'o': case 'p': case 'c': case 'h': case 'a': case 'i':
     case 'q': case '1': case '2': case 't': case 'k': case 'x':
       return { acts: c, wait: verbose };
@@ -57,7 +61,15 @@ class Sv {
   constructor(readonly lsb: boolean, readonly svdir: string) {}
 
   print(s: string): void {
-    fs.writeSync(1, s + '\n');
+    try { fs.writeSync(1, s + '\n'); } catch { /* stdout full or closed: as runit, nothing to do */ }
+  }
+
+  /** normallyUp, or null after the warning runit gives when `down` cannot be stat'ed. */
+  normal(dir: string): boolean | null {
+    const n = normallyUp(dir);
+    if (typeof n === 'boolean') return n;
+    try { fs.writeSync(2, `warning: unable to stat ${dir}/down: ${why(n)}\n`); } catch { /* no stderr */ }
+    return null;
   }
 
   /** Where a service named on the command line lives (man sv). */
@@ -83,24 +95,32 @@ class Sv {
    * null after printing a warning, else the record.
    */
   get(name: string, dir: string, quiet = false): status.Status | 'none' | null {
+    const r = this.peek(name, dir);
+    if (typeof r !== 'string') return r;
+    if (r.startsWith('fail:')) return 'none';
+    if (!quiet) { this.print(r); this.failures++; }
+    this.lsbStatus = 4;
+    return null;
+  }
+
+  /** The record in dir/supervise, or the `fail:` / `warning:` text saying why not. */
+  peek(name: string, dir: string): status.Status | string {
     const sup = `${dir}/supervise`;
     try {
-      if (!control.running(sup)) return 'none';
+      if (!control.running(sup)) return `fail: ${name}: runsv not running`;
     } catch (e) {
-      if (!quiet) this.warn(name, `unable to open supervise/ok: ${why(e)}`);
-      this.lsbStatus = 4;
-      return null;
+      return `warning: ${name}: unable to open supervise/ok: ${why(e)}`;
     }
     try {
       return status.read(sup);
     } catch (e) {
-      if (!quiet) this.warn(name, `unable to read supervise/status: ${why(e)}`);
-      this.lsbStatus = 4;
-      return null;
+      const what = (e as NodeJS.ErrnoException).code === 'EBADFORMAT' ? 'read' : 'open';
+      return `warning: ${name}: unable to ${what} supervise/status: ${why(e)}`;
     }
   }
 
   chdirOk(name: string, dir: string): boolean {
+    if (name === '') { this.fail(name, 'unable to change to service directory: file does not exist'); return false; }
     try {
       if (fs.statSync(dir).isDirectory()) return true;
       this.fail(name, 'unable to change to service directory: not a directory');
@@ -114,22 +134,24 @@ class Sv {
     const s = this.get(name, dir);
     if (s === null) return;
     if (s === 'none') { this.fail(name, 'runsv not running'); return; }
-    let t = line(name, s, normallyUp(dir));
-    if (this.lsb && s.state !== status.STATE.run) this.lsbStatus = 3;
+    const n = this.normal(dir);
+    if (n === null) return;
+    let t = line(name, s, n);
+    let last = s; // LSB status goes by the last record read: the log's when there is one
     const log = `${dir}/log`;
-    let isDir = false;
-    try { isDir = fs.statSync(log).isDirectory(); } catch { /* no log */ }
-    if (isDir) {
-      const logName = `${name.endsWith('/') ? name : name + '/'}log`;
-      try {
-        const ls = control.running(`${log}/supervise`) ? status.read(`${log}/supervise`) : null;
-        if (ls) t += '; ' + line('log', ls, normallyUp(log));
-        else { t += `; fail: ${logName}: runsv not running`; this.failures++; }
-      } catch (e) {
-        t += `; warning: ${logName}: unable to open supervise/ok: ${why(e)}`;
-        this.failures++;
-      }
+    const logName = `${name}/log`;
+    let st: fs.Stats | null = null;
+    try { st = fs.statSync(log); } catch { /* no log */ }
+    if (st && !st.isDirectory()) {
+      t += `; warning: ${logName}: unable to change directory: not a directory`;
+      this.failures++;
+    } else if (st) {
+      const r = this.peek(logName, log);
+      const ln = this.normal(log);
+      if (typeof r === 'string') { t += `; ${r}`; this.failures++; }
+      else if (ln !== null) { t += '; ' + line('log', r, ln); last = r; }
     }
+    if (this.lsb && !last.pid) this.lsbStatus = 3;
     this.print(t);
   }
 
@@ -155,7 +177,8 @@ class Sv {
     }
     // Loaded only here: child_process costs a few ms of start-up that status never needs.
     const { spawnSync } = process.getBuiltinModule('node:child_process');
-    const r = spawnSync('./check', [], { cwd: dir, stdio: 'inherit' });
+    // runit runs ./check with its standard output closed: it must not mix into sv's
+    const r = spawnSync('./check', [], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
     return r.status === 0;
   }
 
@@ -187,7 +210,10 @@ class Sv {
       case 'C': done = s.want === 'u' ? up() : s.pid === 0; break;
       default: done = true; // hup, alarm, ...: sent is done
     }
-    if (done) this.print(`ok: ${line(name, s, normallyUp(dir))}`);
+    if (done) {
+      const n = this.normal(dir);
+      if (n !== null) this.print(`ok: ${line(name, s, n)}`);
+    }
     return done;
   }
 
@@ -202,8 +228,15 @@ class Sv {
       this.print(`${kill ? 'kill' : 'timeout'}: ${name}: runsv not running`);
       return;
     }
-    this.print(`${kill ? 'kill' : 'timeout'}: ${line(name, s, normallyUp(dir))}`);
+    const n = this.normal(dir);
+    if (n !== null) this.print(`${kill ? 'kill' : 'timeout'}: ${line(name, s, n)}`);
   }
+}
+
+/** Leading decimal digits, as runit's scan_ulong reads them ('5s' is 5, ' 5' is 0). */
+function seconds(s: string): number {
+  const m = /^\d+/.exec(s);
+  return m ? Number(m[0]) : 0;
 }
 
 export function main(argv: string[]): void {
@@ -217,14 +250,14 @@ export function main(argv: string[]): void {
   let verbose = false;
   let waitSec = 7;
   const env = process.env.SVWAIT;
-  if (env !== undefined) waitSec = parseInt(env, 10) || 0;
+  if (env !== undefined) waitSec = seconds(env);
   let rest: string[];
   try {
     const r = getopt(argv.slice(2), 'w:vV');
     for (const o of r.opts) {
       if (o.opt === 'v') verbose = true;
-      if (o.opt === 'w') { verbose = true; waitSec = parseInt(o.arg!, 10) || 0; }
-      if (o.opt === 'V') fs.writeSync(2, '$Id: runit-ts 0.1.0 $\n');
+      if (o.opt === 'w') { verbose = true; waitSec = seconds(o.arg!); }
+      if (o.opt === 'V') { fs.writeSync(2, '$Id: runit-ts 0.1.0 $\n'); usage(); }
     }
     rest = r.rest;
   } catch (e) {
@@ -272,7 +305,8 @@ export function main(argv: string[]): void {
 
   // Wait for the effect: poll every 10 ms (runit sleeps 420 ms between looks).
   const check = a.acts;
-  const deadline = Date.now() + waitSec * 1000;
+  // runit looks at least once more after its first 420 ms nap, even with -w 0
+  const deadline = Date.now() + Math.max(waitSec * 1000, 420);
   const round = (): void => {
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i]!;

@@ -9,19 +9,20 @@ function age(s: Status): number {
   return secs > 0n ? Number(secs) : 0;
 }
 
-/** True unless `dir/down` exists (runit stats it; any error but ENOENT counts as down). */
-export function normallyUp(dir: string): boolean {
+/** True unless `dir/down` exists; the error when it cannot be told (a link loop, say). */
+export function normallyUp(dir: string): boolean | Error {
   try {
     fs.statSync(`${dir}/down`);
     return false;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    return e as Error;
   }
 }
 
 export function line(name: string, s: Status, normallyUpFlag: boolean): string {
   let t = `${stateWord(s.state)}: ${name}: `;
-  if (s.pid) t += `(pid ${s.pid}) `;
+  if (s.state) t += `(pid ${s.pid}) `; // runit goes by the state byte here, by the pid below
   t += `${age(s)}s`;
   if (s.pid && !normallyUpFlag) t += ', normally down';
   if (!s.pid && normallyUpFlag) t += ', normally up';

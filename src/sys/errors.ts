@@ -50,6 +50,7 @@ const texts: Record<string, string> = {
   EHOSTUNREACH: 'host unreachable',
   ECONNRESET: 'connection reset',
   EDQUOT: 'disk quota exceeded',
+  EBADFORMAT: 'bad format', // not an errno: a file of the wrong shape (runit's words)
 };
 
 /** The runit text for an errno name such as 'ENOENT'. */

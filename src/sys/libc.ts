@@ -18,6 +18,7 @@ const c = {
   execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
   getrlimit: lib.func('int getrlimit(int res, _Out_ uint8_t *rlim)'),
   setrlimit: lib.func('int setrlimit(int res, const uint8_t *rlim)'),
+  prlimit: lib.func('int prlimit(int pid, int res, const uint8_t *rlim, uint8_t *old)'),
   setsid: lib.func('int setsid(void)'),
   setpgid: lib.func('int setpgid(int pid, int pgid)'),
   signal: lib.func('void *signal(int sig, void *handler)'),
@@ -228,6 +229,23 @@ export function getpwnam(name: string): { uid: number; gid: number } | null {
 export function getgrnam(name: string): number | null {
   const gr = lookup<{ gr_gid: number }>('getgrnam', c.getgrnam, name, grStruct);
   return gr && gr.gr_gid;
+}
+
+/**
+ * Give a signal back its default action. For SIGUSR1 this matters: Node's own
+ * handler opens the inspector (a debugger port, code run as root); a C daemon
+ * like runsv simply dies of it.
+ */
+export function defaultSignal(sig: number): void {
+  c.signal(sig, null);
+}
+
+/** prlimit(2) on another process (pid 0: this one). */
+export function prlimit(pid: number, res: number, lim: Rlimit): void {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64LE(lim.cur, 0);
+  b.writeBigUInt64LE(lim.max, 8);
+  check('prlimit', c.prlimit(pid, res, b, null));
 }
 
 /** Send a signal to a pid or (negative) process group; false if it is gone. */
