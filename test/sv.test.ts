@@ -13,6 +13,8 @@ after(stopAll);
 
 const sv = bin('sv');
 
+const isDir = (p: string): boolean => { try { return fs.statSync(p).isDirectory(); } catch { return false; } };
+
 async function supervised(base: string, name: string, runBody = 'exec sleep 1000', extra: Record<string, string> = {}) {
   const dir = path.join(base, name);
   script(path.join(dir, 'run'), runBody);
@@ -22,7 +24,7 @@ async function supervised(base: string, name: string, runBody = 'exec sleep 1000
   }
   const s = startSupervisor(bin('runsv'), [dir]);
   await until(`${name} supervised`, () => fs.existsSync(path.join(dir, 'supervise/status')) &&
-    (!fs.existsSync(path.join(dir, 'log')) || fs.existsSync(path.join(dir, 'log/supervise/status'))));
+    (!isDir(path.join(dir, 'log')) || fs.existsSync(path.join(dir, 'log/supervise/status'))));
   if (!fs.existsSync(path.join(dir, 'down'))) {
     await until(`${name} up`, () => status.read(path.join(dir, 'supervise')).state === status.STATE.run);
   }
@@ -124,8 +126,75 @@ describe('sv', () => {
     await stopSupervisor(s);
   });
 
+  it('keeps ./check\'s output out of its own', async () => {
+    const base = tmpdir();
+    const { s } = await supervised(base, 'svc', 'exec sleep 1000', { check: 'echo check-says-hi; exit 0' });
+    const r = run(sv, ['check', './svc'], { cwd: base });
+    assert.equal(normalize(r.out), 'ok: run: ./svc: (pid N) Ns\n');
+    await stopSupervisor(s);
+  });
+
+  it('-w 0 still looks once more before it gives up; -w takes leading digits only', async () => {
+    const base = tmpdir();
+    const { s } = await supervised(base, 'svc', 'exec sleep 1000', { down: '' });
+    const r = run(sv, ['-w', '0', 'up', './svc'], { cwd: base });
+    assert.equal(normalize(r.out), 'ok: run: ./svc: (pid N) Ns, normally down\n');
+    assert.equal(r.code, 0);
+    const r2 = run(sv, ['-w', ' 5', 'once', './svc'], { cwd: base });
+    assert.equal(r2.code, 0, 'a bad -w is 0 seconds, as with runit');
+    await stopSupervisor(s);
+  });
+
+  it('says when ./log is not a directory', async () => {
+    const base = tmpdir();
+    const dir = path.join(base, 'svc');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'log'), 'not a dir');
+    const { s } = await supervised(base, 'svc');
+    const r = run(sv, ['status', './svc'], { cwd: base });
+    assert.equal(normalize(r.out), 'run: ./svc: (pid N) Ns; warning: ./svc/log: unable to change directory: not a directory\n');
+    assert.equal(r.code, 1);
+    assert.match(s.stderr(), /warning: \.\/log: not a directory\./);
+    await stopSupervisor(s);
+  });
+
+  it('reports a bad status file in runit\'s words', async () => {
+    const base = tmpdir();
+    const { dir, s } = await supervised(base, 'svc');
+    const sup = path.join(dir, 'supervise');
+    // runsv rewrites status only on a change; truncate it behind its back
+    fs.writeFileSync(path.join(sup, 'status'), 'short');
+    let r = run(sv, ['status', './svc'], { cwd: base });
+    assert.equal(r.out, 'warning: ./svc: unable to read supervise/status: bad format\n');
+    assert.equal(r.code, 1);
+    fs.rmSync(path.join(sup, 'status'));
+    r = run(sv, ['status', './svc'], { cwd: base });
+    assert.equal(r.out, 'warning: ./svc: unable to open supervise/status: file does not exist\n');
+    await stopSupervisor(s);
+  });
+
+  it('does not crash when its output cannot be written', async () => {
+    const base = tmpdir();
+    const { s } = await supervised(base, 'svc');
+    const r = run('sh', ['-c', `${sv} status ./svc > /dev/full`], { cwd: base });
+    assert.equal(r.code, 0);
+    assert.equal(r.err, '');
+    await stopSupervisor(s);
+  });
+
+  it('takes runit\'s one-letter force actions, and an empty name fails', async () => {
+    const base = tmpdir();
+    const { s } = await supervised(base, 'svc', 'trap "" TERM; exec sleep 1000');
+    const r = run(sv, ['-w', '1', 'D', './svc'], { cwd: base });
+    assert.match(r.out, /^kill: run: \.\/svc: \(pid \d+\) \d+s, want down, got TERM\n$/);
+    assert.equal(r.code, 1);
+    const e = run(sv, ['status', ''], { cwd: base, env: { ...process.env, SVDIR: base } });
+    assert.equal(e.out, 'fail: : unable to change to service directory: file does not exist\n');
+    await stopSupervisor(s);
+  });
+
   it('usage errors exit 100', () => {
-    for (const args of [[], ['status'], ['bogus', './x'], ['-q', 'status', './x']]) {
+    for (const args of [[], ['status'], ['bogus', './x'], ['-q', 'status', './x'], ['-V', 'status', './x']]) {
       const r = run(sv, args);
       assert.equal(r.code, 100, `sv ${args.join(' ')}`);
       assert.match(r.err, /usage: sv \[-v\] \[-w sec\] command service \.\.\.\n/);
