@@ -199,7 +199,7 @@ export function host(args: string[]): void {
   }
   const lines = new Lines();
   const channel = new net.Socket({ fd: CHANNEL, readable: true, writable: false });
-  channel.on('data', (chunk) => { const t0 = performance.now(); const ms = lines.push(chunk); for (const m of ms) handle(m); if (process.env['HOSTPROF']) say(`handled ${ms.length} in ${(performance.now() - t0).toFixed(0)} ms`); });
+  channel.on('data', (chunk) => { for (const m of lines.push(chunk)) handle(m); });
   channel.on('end', disconnected);
   channel.on('error', disconnected);
 }
