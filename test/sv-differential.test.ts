@@ -26,6 +26,7 @@ type Step = string[] | number;
 
 interface Fixture {
   files: Record<string, string>; // path -> script body ('' = empty plain file)
+  collect?: string[]; // files the service writes, compared at the end
 }
 
 /** What a scenario leaves behind, normalized: sv transcripts and supervise/ files. */
@@ -52,6 +53,11 @@ async function play(pair: Pair, fx: Fixture, steps: Step[], withRunsv = true): P
       transcript.push(`$ sv ${step.join(' ')} => ${r.code}\n${normalize(r.out)}${normalize(r.err)}`);
     }
     if (s) transcript.push(...superviseFiles(dir), ...(hasLog ? superviseFiles(path.join(dir, 'log')) : []));
+    for (const f of fx.collect ?? []) {
+      let text = '(missing)';
+      try { text = fs.readFileSync(path.join(dir, f), 'utf8'); } catch { /* stays missing */ }
+      transcript.push(`${f}:\n${text}`);
+    }
   } finally {
     if (s) await stopSupervisor(s);
   }
@@ -83,19 +89,19 @@ async function compare(fx: Fixture, steps: Step[], withRunsv = true): Promise<vo
 const daemon = { 'run': 'echo started; trap "" HUP ALRM INT QUIT USR1 USR2; exec sleep 1000' };
 const logged = { ...daemon, 'log/run': 'exec cat > /dev/null' };
 
-describe('differential: sv and runsv against runit', { skip: noRef, concurrency: 3 }, () => {
+describe('differential: sv and runsv against runit', { skip: noRef }, () => {
   it('status, down, up, once with a log service', async () => {
     await compare({ files: logged }, [
       ['status'], ['-v', 'down'], ['status'], 1100, ['-v', 'up'], ['status'],
-      1100, ['once'], 300, ['status'], ['-v', 'down'], ['status'],
+      1100, ['once'], 500, ['status'], ['-v', 'down'], ['status'],
     ]);
   });
 
   it('pause, cont, signals and term', async () => {
     await compare({ files: daemon }, [
-      ['pause'], 300, ['status'], ['-v', 'cont'], ['status'], ['hup'], ['alarm'], ['interrupt'], ['quit'],
-      ['1'], ['2'], 300, ['status'], 1100, ['-v', 'term'], 1100, ['status'], ['-v', 'kill'], 1100, ['status'],
-      ['pause'], 300, ['down'], 300, ['status'],
+      ['pause'], 500, ['status'], ['-v', 'cont'], ['status'], ['hup'], ['alarm'], ['interrupt'], ['quit'],
+      ['1'], ['2'], 500, ['status'], 1100, ['-v', 'term'], 1100, ['status'], ['-v', 'kill'], 1100, ['status'],
+      ['pause'], 500, ['down'], 500, ['status'],
     ]);
   });
 
@@ -109,13 +115,40 @@ describe('differential: sv and runsv against runit', { skip: noRef, concurrency:
 
   it('timeouts: a service that ignores TERM', async () => {
     await compare({ files: { run: 'trap "" TERM; exec sleep 1000' } }, [
-      ['-w', '1', 'stop'], ['status'], ['-w', '1', 'force-stop'], 300, ['status'],
+      ['-w', '1', 'stop'], ['status'], ['-w', '1', 'force-stop'], 500, ['status'],
     ]);
   });
 
   it('./check decides when a service is up', async () => {
     await compare({ files: { ...daemon, check: 'test -e ready' } }, [
       1100, ['-w', '1', 'restart'], ['status'], ['-w', '1', 'check'],
+    ]);
+  });
+
+  it('./finish gets the exit code and signal; status shows finish', async () => {
+    await compare({
+      files: { run: 'exec sleep 1000', finish: 'echo "$@" >> finish.log; exec sleep 1' },
+      collect: ['finish.log'],
+    }, [
+      1100, ['term'], 500, ['status'], 1500, ['kill'], 400, ['status'], 1500, ['down'], 500, ['status'],
+    ]);
+  });
+
+  it('custom control scripts', async () => {
+    const note = (what: string): string => `echo ${what} >> events`;
+    await compare({
+      files: {
+        run: `${note('run')}; trap "${note('HUP')}" HUP; trap "${note('TERM')}; exit 0" TERM; while :; do sleep 0.1; done`,
+        'control/u': `${note('control-u')}`,
+        'control/h': `${note('control-h')}; exit 0`,
+        'control/a': `${note('control-a')}; exit 1`,
+        'control/t': `${note('control-t')}; exit 1`,
+        'control/d': `${note('control-d')}`,
+      },
+      collect: ['events'],
+    }, [
+      // runs older than a second only: runit's runsv sleeps (deaf to commands) before a quick restart
+      1100, ['hup'], 500, ['alarm'], 1500, ['down'], 800, ['status'], ['hup'], 500, ['up'], 1500, ['status'],
     ]);
   });
 
