@@ -393,3 +393,14 @@ test('HUP while a processor runs: it is finished all the same', { timeout: 20000
   assert.equal((await exited(c)).code, 0);
   assert.equal(read(d, 'current'), 'def\n');
 });
+
+test('SIGUSR1 ends svlogd as it ends runit\'s (no debugger port opens)', async () => {
+  const d = logdir();
+  const c = start([d]);
+  c.stdin!.write('one\n');
+  await until('current written', () => fs.existsSync(path.join(d, 'current')) && fs.readFileSync(path.join(d, 'current'), 'utf8') === 'one\n');
+  process.kill(c.pid!, 'SIGUSR1');
+  await exited(c);
+  assert.equal(c.signalCode, 'SIGUSR1');
+  assert.doesNotMatch(c.err.join(''), /Debugger/);
+});
