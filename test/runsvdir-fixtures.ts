@@ -45,8 +45,8 @@ export interface Dir {
   dir: string;
   stderr: () => string;
   exited: Promise<number | null>;
-  /** Every pid seen under runsvdir (supervisors and services), for the cleanup. */
-  seen: Set<number>;
+  /** Every pid seen under runsvdir (supervisors and services) and its start time, for the cleanup. */
+  seen: Map<number, string>;
 }
 
 const live: Dir[] = [];
@@ -57,7 +57,7 @@ export function runsvdir(program: string, args: string[], dir: string, env?: Nod
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const d: Dir = { child, pid: child.pid!, dir, stderr: () => err, exited, seen: new Set() };
+  const d: Dir = { child, pid: child.pid!, dir, stderr: () => err, exited, seen: new Map() };
   live.push(d);
   return d;
 }
@@ -65,8 +65,25 @@ export function runsvdir(program: string, args: string[], dir: string, env?: Nod
 /** Remember every process under runsvdir now (call while it runs). */
 export function note(d: Dir): number[] {
   const pids = descendants(d.pid);
-  for (const p of pids) d.seen.add(p);
+  for (const p of pids) {
+    const t = started(p);
+    if (t) d.seen.set(p, t);
+  }
   return pids;
+}
+
+/** A process's start time (field 22 of /proc/PID/stat): tells a pid from its reuse. */
+function started(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]!;
+  } catch {
+    return '';
+  }
+}
+
+/** KILL the pids that are still the processes we saw (a pid may have been reused since). */
+function reapSeen(...known: Map<number, string>[]): void {
+  for (const m of known) reap([...m].filter(([p, t]) => t && started(p) === t).map(([p]) => p));
 }
 
 /** Our supervision hosts (node processes) directly under runsvdir. */
@@ -97,6 +114,7 @@ function servicePids(dir: string): number[] {
 export async function cleanup(d: Dir, also: string[] = []): Promise<void> {
   note(d);
   const pids = [...servicePids(d.dir), ...also.flatMap(servicePids)];
+  const services = new Map(pids.map((p) => [p, started(p)] as const));
   if (d.child.exitCode === null && d.child.signalCode === null) {
     try { process.kill(d.pid, 'SIGTERM'); } catch { /* gone */ }
     await d.exited;
@@ -120,11 +138,11 @@ export async function cleanup(d: Dir, also: string[] = []): Promise<void> {
       return !left;
     }, 10000);
   } catch { /* killed below */ }
-  const supervisors = [...d.seen].filter((p) => !pids.includes(p));
+  const supervisors = [...d.seen.keys()].filter((p) => !pids.includes(p));
   try {
     await until('supervisors gone', () => supervisors.every((p) => !alive(p)), 10000);
   } catch { /* killed below */ }
-  reap([...supervisors, ...pids, ...d.seen]);
+  reapSeen(d.seen, services);
   await sleep(50);
   const i = live.indexOf(d);
   if (i >= 0) live.splice(i, 1);
