@@ -145,7 +145,7 @@ describe('supervise/status', () => {
     assert.equal(status.statText({ ...s, state: 2, paused: false, term: false, want: 'u' }, false), 'finish');
   });
 
-  it('writes status, stat and pid, leaving no .new files', () => {
+  it('writes pid, stat and status, leaving no .new files', () => {
     const d = tmpdir();
     const s: status.Status = { when: tai.now(), pid: 42, paused: false, want: 'u', term: false, state: 1 };
     const warnings: string[] = [];
@@ -156,6 +156,6 @@ describe('supervise/status', () => {
     assert.deepEqual(status.read(d), s);
     assert.equal(warnings.length, 0);
     status.write(path.join(d, 'gone'), s, false, (w) => warnings.push(w));
-    assert.deepEqual(warnings, ['open status.new', 'open stat.new', 'open pid.new']);
+    assert.deepEqual(warnings, ['open pid.new'], 'the first failure ends the update, as in runsv');
   });
 });
