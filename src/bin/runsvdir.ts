@@ -46,6 +46,14 @@ const link = new HostLink({
 });
 
 process.on('SIGTERM', () => process.exit(0));
+// SIGUSR1 kills runit's runsvdir; Node's own handler would open a debugger port.
+// koffi is loaded only then, to give the signal back its default action.
+process.on('SIGUSR1', () => {
+  void import('../sys/libc.js').then((libc) => {
+    libc.defaultSignal(10);
+    process.kill(process.pid, 'SIGUSR1');
+  });
+});
 process.on('SIGHUP', () => {
   link.hup();
   process.exit(111);

@@ -20,8 +20,7 @@ export interface ServiceOptions {
   report(kind: 'warning' | 'fatal', text: string, err?: unknown): void;
   /** The supervisor is done (told to exit and everything is down). */
   onExit(): void;
-  /** Every child started (./run, ./finish, log/run, control/X), e.g. to restore limits. */
-  spawned?(pid: number): void;
+
 }
 
 const signalOf: Record<string, NodeJS.Signals> = {
@@ -138,7 +137,9 @@ class Proc {
     const label = this.isLog ? `log/${file}` : file;
     const fail = (e: unknown): null => { this.svc.opts.report('fatal', `unable to start ${label}`, e); return null; };
     // execvp would hand a script without #! to /bin/sh; runsv's execve says ENOEXEC
-    const bad = execFormat(path.join(this.dir, file));
+    const full = path.join(this.dir, file);
+    try { fs.accessSync(full, fs.constants.X_OK); } catch (e) { return fail(e); }
+    const bad = execFormat(full);
     if (bad) return fail(bad);
     let child: ChildProcess;
     try {
@@ -151,7 +152,6 @@ class Proc {
       return null;
     }
     child.on('error', () => { /* signals to a reaped child: nothing to do */ });
-    this.svc.opts.spawned?.(child.pid);
     return child;
   }
 
