@@ -147,6 +147,25 @@ describe('runsvdir', () => {
     await cleanup(d);
   });
 
+  it('SIGUSR1 kills the host and runsvdir, as it kills runit\'s (no debugger port)', async () => {
+    const dir = tree(['a']);
+    const a = path.join(dir, 'a');
+    const d = runsvdir(program, [dir], dir);
+    await until('a runs', () => isRunning(a));
+    note(d);
+    const old = state(a)!.pid;
+    const [host] = hosts(d);
+    process.kill(host!, 'SIGUSR1');
+    await until('a supervised by a new host', () => supervised(a) && hosts(d)[0] !== host && hosts(d).length === 1);
+    note(d);
+    process.kill(d.pid, 'SIGUSR1');
+    await d.exited;
+    assert.equal(d.child.signalCode, 'SIGUSR1');
+    assert.doesNotMatch(d.stderr(), /Debugger/);
+    process.kill(old, 'SIGKILL'); // orphaned by the dead host, as under a dead runsv
+    await cleanup(d);
+  });
+
   it('-P: each service runs in a new session', async () => {
     const dir = tree(['a']);
     const a = path.join(dir, 'a');
