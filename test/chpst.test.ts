@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { alive, bin, ref, script, startSupervisor, stopSupervisor, tmpdir as mkTmp, until } from './helpers.js';
+import { alive, bin, ref, script, sleep, startSupervisor, stopSupervisor, tmpdir as mkTmp, until } from './helpers.js';
 
 const chpst = bin('chpst');
 
@@ -303,7 +303,15 @@ describe('chpst: options', () => {
     const fdsOf = async (opts: string[]): Promise<string[]> => {
       const c = start([...opts, 'sleep', '1000']);
       await until('sleep running', () => fs.readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').startsWith('sleep\0'));
-      const fds = fs.readdirSync(`/proc/${c.pid}/fd`).sort();
+      // the dynamic loader briefly holds the lowest free fd while it maps libc: wait for sleep itself
+      const list = (): string[] => fs.readdirSync(`/proc/${c.pid}/fd`).sort();
+      let fds = list();
+      for (let i = 0; i < 100; i++) {
+        await sleep(100);
+        const again = list();
+        if (again.join(' ') === fds.join(' ')) break;
+        fds = again;
+      }
       process.kill(c.pid!, 'SIGKILL');
       return fds;
     };

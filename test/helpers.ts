@@ -20,8 +20,20 @@ export function ref(name: string): string | null {
 export const haveRef = ref('runsv') !== null && ref('sv') !== null;
 export const noRef = haveRef ? false : 'reference runit not installed (apt-get install runit)';
 
+const made: string[] = [];
+// Each test file runs in its own process: its directories go when it does
+// (its processes were stopped by then, by pid).
+process.on('exit', () => {
+  for (const d of made) {
+    try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* leave it */ }
+  }
+});
+
+/** A fresh directory under $TMPDIR, removed when the test file's process exits. */
 export function tmpdir(prefix = 'runit-ts-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 /** Write an executable script. */

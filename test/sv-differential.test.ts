@@ -134,11 +134,20 @@ describe('differential: sv and runsv against runit', { skip: noRef }, () => {
     ]);
   });
 
+  it('./finish sees a core dump in its second argument (128 + signal)', async () => {
+    // kernel.core_pattern is `core` on these machines: the core lands in the service directory
+    await compare({
+      files: { run: 'ulimit -c unlimited; exec sleep 1000', finish: 'echo "$@" >> finish.log; exec sleep 1' },
+      collect: ['finish.log'],
+    }, [1100, ['quit'], 500, ['down'], 300]);
+  });
+
   it('custom control scripts', async () => {
     const note = (what: string): string => `echo ${what} >> events`;
     await compare({
       files: {
-        run: `${note('run')}; trap "${note('HUP')}" HUP; trap "${note('TERM')}; exit 0" TERM; while :; do sleep 0.1; done`,
+        // TERM is noted late: control/d, run right after it, must be first whatever the load
+        run: `${note('run')}; trap "${note('HUP')}" HUP; trap "sleep 0.3; ${note('TERM')}; exit 0" TERM; while :; do sleep 0.1; done`,
         'control/u': `${note('control-u')}`,
         'control/h': `${note('control-h')}; exit 0`,
         'control/a': `${note('control-a')}; exit 1`,

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
+import * as children from '../sys/children.js';
 import { why } from '../sys/errors.js';
 import { defaultSignal, raiseNofile, setCloexec } from '../sys/libc.js';
 import { compactSoon } from './compact.js';
@@ -61,7 +62,7 @@ function closeDir(e: Entry): void {
 function abandon(svc: Service): void {
   for (const p of [svc.main, svc.log]) {
     if (!p) continue;
-    p.child?.removeAllListeners('exit');
+    if (p.child) children.forget(p.child);
     try { p.teardown(); } catch { /* as much as can be */ }
   }
   const pipe = svc.logPipe;

@@ -1,10 +1,9 @@
 // The runsv engine: one service directory, its ./run and ./finish, its optional
 // log service, the pipe between them, and the control FIFOs (man runsv).
 // `runsv DIR` runs one of these; a supervision host runs one per service.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import * as children from '../sys/children.js';
 import { pipe } from '../sys/libc.js';
 import * as tai from '../sys/tai64n.js';
 import * as files from './files.js';
@@ -32,7 +31,8 @@ const signalOf: Record<string, NodeJS.Signals> = {
 class Proc {
   state: State = STATE.down;
   pid = 0;
-  child: ChildProcess | null = null;
+  /** The pid of ./run or ./finish while it runs (control scripts are not counted). */
+  child = 0;
   want: 'u' | 'd' = 'u';
   wantExit = false;
   paused = false;
@@ -114,15 +114,14 @@ class Proc {
     }
     this.starting = false;
     if (this.svc.exiting || this.state !== STATE.down) return;
-    const child = this.spawn('./run', []);
+    const child = this.spawn('./run', [], (code, sig, status) => {
+      this.child = 0;
+      this.ranOut(code ?? -1, sig === 0 ? 0 : status & 0xff);
+    });
     if (!child) { this.ranOut(111, 0); return; }
     this.child = child;
     this.paused = false;
-    child.on('exit', (code, sig) => {
-      this.child = null;
-      this.ranOut(code ?? -1, sig ? os.constants.signals[sig] : 0);
-    });
-    this.changed(STATE.run, child.pid!);
+    this.changed(STATE.run, child);
   }
 
   private cancelStart(): void {
@@ -130,41 +129,30 @@ class Proc {
     if (this.delay) { clearTimeout(this.delay); this.delay = null; }
   }
 
-  private spawn(file: string, args: string[]): ChildProcess | null {
-    const stdio: StdioOptions = this.isLog
-      ? [this.svc.logPipe![0], 'inherit', 'inherit']
-      : ['inherit', this.svc.logPipe && this.svc.logPipe[1] >= 0 ? this.svc.logPipe[1] : 'inherit', 'inherit'];
-    const label = this.isLog ? `log/${file}` : file;
-    const fail = (e: unknown): null => { this.svc.opts.report('fatal', `unable to start ${label}`, e); return null; };
-    // execvp would hand a script without #! to /bin/sh; runsv's execve says ENOEXEC
-    const full = path.join(this.dir, file);
-    try { fs.accessSync(full, fs.constants.X_OK); } catch (e) { return fail(e); }
-    const bad = execFormat(full);
-    if (bad) return fail(bad);
-    let child: ChildProcess;
+  /** Start a program of the service's (./run, ./finish, control/X): its pid, or 0 if it cannot start. */
+  private spawn(file: string, args: string[], onExit: children.OnExit): number {
+    // stdin, stdout and stderr are runsv's, but for the log pipe (Node set close-on-exec on all three)
+    const pipe = this.svc.logPipe;
+    const dup: [number, number][] = [[0, 0], [1, 1], [2, 2]];
+    if (this.isLog) dup[0] = [pipe![0], 0];
+    else if (pipe && pipe[1] >= 0) dup[1] = [pipe[1], 1];
     try {
-      child = spawn(file, args, { cwd: this.dir, stdio, detached: this.svc.opts.newSession ?? false });
+      return children.start(file, [file, ...args], { cwd: this.dir, dup, newSession: this.svc.opts.newSession }, onExit);
     } catch (e) {
-      return fail(e);
+      this.svc.opts.report('fatal', `unable to start ${this.isLog ? `log/${file}` : file}`, e);
+      return 0;
     }
-    if (child.pid === undefined) {
-      child.once('error', fail);
-      return null;
-    }
-    child.on('error', () => { /* signals to a reaped child: nothing to do */ });
-    return child;
   }
 
   /** ./run is gone: run ./finish if there is one, else settle down. */
   private ranOut(code: number, sig: number): void {
     this.term = false;
     if (fs.existsSync(path.join(this.dir, 'finish'))) {
-      const child = this.spawn('./finish', [String(code), String(sig)]);
+      const child = this.spawn('./finish', [String(code), String(sig)], () => { this.child = 0; this.settled(); });
       if (child) {
         this.child = child;
         this.paused = false;
-        child.on('exit', () => { this.child = null; this.settled(); });
-        this.changed(STATE.finish, child.pid!, true);
+        this.changed(STATE.finish, child, true);
         return;
       }
     }
@@ -191,9 +179,9 @@ class Proc {
     } catch {
       return Promise.resolve(false);
     }
-    const child = this.spawn(`control/${c}`, []);
-    if (!child) return Promise.resolve(false);
-    return new Promise((resolve) => child.on('exit', (code) => resolve(code === 0)));
+    return new Promise((resolve) => {
+      if (!this.spawn(`control/${c}`, [], (code) => resolve(code === 0))) resolve(false);
+    });
   }
 
   command(bytes: string): void {
@@ -272,31 +260,6 @@ class Proc {
     if (this.want === 'u') return;
     this.signal('SIGCONT'); // runsv leaves the paused flag as it is until the next start
     if (custom) await this.script(this.wantExit ? 'x' : 'd');
-  }
-}
-
-/**
- * What execve would refuse with ENOEXEC: a file that is neither an ELF binary
- * nor a #! script (execvp, which libuv uses, would run it with /bin/sh).
- */
-function execFormat(file: string): NodeJS.ErrnoException | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null; // let the exec report ENOENT / EACCES itself
-  }
-  try {
-    const b = Buffer.alloc(4);
-    const n = fs.readSync(fd, b, 0, 4, 0);
-    if (n >= 2 && b[0] === 0x23 && b[1] === 0x21) return null; // #!
-    if (n === 4 && b.readUInt32BE(0) === 0x7f454c46) return null; // ELF
-    if (!fs.fstatSync(fd).isFile()) return null;
-    return Object.assign(new Error('exec format error'), { code: 'ENOEXEC' });
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

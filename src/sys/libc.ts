@@ -33,6 +33,17 @@ const c = {
   errnoLoc: lib.func('int *__errno_location(void)'),
   getpwnam: lib.func('void *getpwnam(const char *name)'),
   getgrnam: lib.func('void *getgrnam(const char *name)'),
+  posixSpawn: lib.func('int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)'),
+  actionsInit: lib.func('int posix_spawn_file_actions_init(void *actions)'),
+  actionsDestroy: lib.func('int posix_spawn_file_actions_destroy(void *actions)'),
+  addDup2: lib.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int to)'),
+  addChdir: lib.func('int posix_spawn_file_actions_addchdir_np(void *actions, const char *path)'),
+  attrInit: lib.func('int posix_spawnattr_init(void *attr)'),
+  attrDestroy: lib.func('int posix_spawnattr_destroy(void *attr)'),
+  attrFlags: lib.func('int posix_spawnattr_setflags(void *attr, short flags)'),
+  attrSigdefault: lib.func('int posix_spawnattr_setsigdefault(void *attr, const uint8_t *set)'),
+  attrSigmask: lib.func('int posix_spawnattr_setsigmask(void *attr, const uint8_t *set)'),
+  waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
 };
 
 export class SysError extends Error {
@@ -251,4 +262,76 @@ export function prlimit(pid: number, res: number, lim: Rlimit): void {
 /** Send a signal to a pid or (negative) process group; false if it is gone. */
 export function kill(pid: number, sig: number): boolean {
   return c.kill(pid, sig) === 0;
+}
+
+// posix_spawn(3) flags (glibc)
+const SPAWN_SETSIGDEF = 0x04;
+const SPAWN_SETSIGMASK = 0x08;
+const SPAWN_SETSID = 0x80;
+// sigset_t is 128 bytes; signals 1 to 64 are its first 64 bits
+const everySignal = Buffer.alloc(128);
+everySignal.fill(0xff, 0, 8);
+const noSignal = Buffer.alloc(128);
+
+export interface SpawnOptions {
+  /** The child's working directory. */
+  cwd: string;
+  /** dup2(from, to) in the child before the exec, e.g. [[pipeWriteEnd, 1]]. */
+  dup?: [number, number][];
+  /** setsid() in the child. */
+  newSession?: boolean;
+}
+
+/** Throws the error number posix_spawn(3) returns, as a SysError. */
+function checkSpawn(call: string, r: number): void {
+  if (r !== 0) throw new SysError(call, errnoNames[r] ?? `E${r}`, r);
+}
+
+/**
+ * posix_spawn(3): start `path` (no PATH search) and return its pid. glibc
+ * clones without copying this process's page tables (CLONE_VM|CLONE_VFORK),
+ * where Node's child_process forks: several times faster for a process the
+ * size of Node. The child gets every signal at its default disposition and an
+ * empty mask (Node ignores SIGPIPE and SIGXFSZ); Node's own fds are
+ * close-on-exec. Exec failures (ENOENT, EACCES, ENOEXEC — no /bin/sh fallback)
+ * are thrown. The child must be reaped: see sys/children.ts.
+ */
+export function spawn(path: string, argv: string[], env: NodeJS.ProcessEnv, opts: SpawnOptions): number {
+  // opaque glibc structures (80 and 336 bytes on x86_64), with room to spare
+  const actions = Buffer.alloc(256);
+  const attr = Buffer.alloc(512);
+  checkSpawn('posix_spawn_file_actions_init', c.actionsInit(actions));
+  try {
+    checkSpawn('posix_spawnattr_init', c.attrInit(attr));
+    try {
+      checkSpawn('posix_spawnattr_setflags', c.attrFlags(attr, SPAWN_SETSIGDEF | SPAWN_SETSIGMASK | (opts.newSession ? SPAWN_SETSID : 0)));
+      checkSpawn('posix_spawnattr_setsigdefault', c.attrSigdefault(attr, everySignal));
+      checkSpawn('posix_spawnattr_setsigmask', c.attrSigmask(attr, noSignal));
+      for (const [from, to] of opts.dup ?? []) checkSpawn('posix_spawn_file_actions_adddup2', c.addDup2(actions, from, to));
+      checkSpawn('posix_spawn_file_actions_addchdir_np', c.addChdir(actions, opts.cwd));
+      const envp: (string | null)[] = [];
+      for (const k in env) if (env[k] !== undefined) envp.push(`${k}=${env[k]}`);
+      envp.push(null);
+      const pid = [0];
+      checkSpawn('posix_spawn', c.posixSpawn(pid, path, actions, attr, [...argv, null], envp));
+      return pid[0]!;
+    } finally {
+      c.attrDestroy(attr);
+    }
+  } finally {
+    c.actionsDestroy(actions);
+  }
+}
+
+const WNOHANG = 1;
+
+/** waitpid(-1, WNOHANG): a child that ended and its raw wait status, or null if none has. */
+export function reapOne(): { pid: number; status: number } | null {
+  const st = [0];
+  for (;;) {
+    const pid = c.waitpid(-1, st, WNOHANG);
+    if (pid > 0) return { pid, status: st[0]! };
+    if (pid < 0 && koffi.errno() === os.constants.errno.EINTR) continue;
+    return null; // 0: children left, none ended; -1 ECHILD: no children
+  }
 }
