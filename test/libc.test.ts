@@ -148,3 +148,29 @@ describe('libc.spawn and sys/children', () => {
     assert.equal(r.out, 'ENOENT\nEACCES\nENOEXEC\nENOENT\nzombie false\n');
   });
 });
+
+describe('libc.pageOutFiles', () => {
+  it('lets go of the node binary\'s pages, and the process runs on unchanged', () => {
+    const r = node(`
+      import fs from 'node:fs';
+      const rss = () => {
+        let kb = 0, inNode = false;
+        for (const l of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+          if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) inNode = l.endsWith(process.execPath) || l.endsWith('/node');
+          else if (inNode && l.startsWith('Rss:')) kb += Number(l.split(/\\s+/)[1]);
+        }
+        return kb;
+      };
+      const work = () => JSON.stringify([...Array(2000).keys()].map((i) => ({ i, s: String(i).padStart(8, '0') }))).length;
+      const before = rss(), w1 = work();
+      const n = L.pageOutFiles();
+      const after = rss(), w2 = work();
+      console.log(JSON.stringify({ n, before, after, same: w1 === w2, pipe: L.pipe().length }));`);
+    assert.equal(r.code, 0, r.err);
+    const o = JSON.parse(r.out) as { n: number; before: number; after: number; same: boolean; pipe: number };
+    assert.ok(o.n > 0, 'some mappings advised');
+    assert.ok(o.after < o.before / 2, `node's resident pages: ${o.before} kB before, ${o.after} kB after`);
+    assert.equal(o.same, true);
+    assert.equal(o.pipe, 2, 'koffi calls still work');
+  });
+});

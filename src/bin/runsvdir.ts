@@ -4,11 +4,15 @@
 // processes outlive runit's runsvdir.
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { why } from '../sys/errors.js';
-import { compactSoon } from '../runsvdir/compact.js';
+import { afterCompact, compactSoon } from '../runsvdir/compact.js';
 import { HostLink } from '../runsvdir/link.js';
 import { setTitle, TitleLog } from '../runsvdir/proctitle.js';
 import { keyOf, scan, type Services } from '../runsvdir/scan.js';
+
+// Idle is idle: no collections on a timer (compact.ts collects after each scan that changed something).
+v8.setFlagsFromString('--no-memory-reducer');
 
 const args = process.argv.slice(2);
 const newSession = args[0] === '-P';
@@ -45,6 +49,8 @@ const link = new HostLink({
   warn,
 });
 
+// koffi is loaded only now, once start-up is over, to page out what it touched.
+afterCompact(() => void import('../sys/libc.js').then((libc) => libc.pageOutFiles()));
 process.on('SIGTERM', () => process.exit(0));
 // SIGUSR1 kills runit's runsvdir; Node's own handler would open a debugger port.
 // koffi is loaded only then, to give the signal back its default action.

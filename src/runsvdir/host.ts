@@ -12,8 +12,8 @@ import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
 import * as children from '../sys/children.js';
 import { why } from '../sys/errors.js';
-import { defaultSignal, raiseNofile, setCloexec } from '../sys/libc.js';
-import { compactSoon } from './compact.js';
+import { defaultSignal, pageOutFiles, raiseNofile, setCloexec } from '../sys/libc.js';
+import { afterCompact, compactSoon } from './compact.js';
 import { Lines, type Message } from './protocol.js';
 
 interface Entry {
@@ -190,6 +190,7 @@ export function host(args: string[]): void {
   newSession = args.includes('-P');
   defaultSignal(10); // SIGUSR1 kills it as it kills a runsv; Node would open a debugger
   try { raiseNofile(); } catch { /* keep the limit we have (Node raises it itself at start) */ }
+  afterCompact(pageOutFiles);
   process.on('uncaughtException', fault);
   process.on('unhandledRejection', fault);
   // TERM to the host is TERM to every runsv in it.

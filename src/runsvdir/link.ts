@@ -75,6 +75,8 @@ export class HostLink {
     const args = [
       // A smaller young generation: the host allocates little and often.
       '--max-semi-space-size=1',
+      // No collections on a timer once idle: compact.ts collects after each burst of work.
+      '--no-memory-reducer',
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
     ];
