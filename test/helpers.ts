@@ -160,3 +160,8 @@ export function pidOf(dir: string): number {
 export function normalize(s: string): string {
   return s.replace(/\(pid \d+\)/g, '(pid N)').replace(/ \d+s\b/g, ' Ns');
 }
+
+/** Wait until the process `pid` has exec'd `comm` (e.g. a ./run's `trap ...; exec sleep` got past its trap). */
+export async function execd(pid: number, comm = 'sleep'): Promise<void> {
+  await until(`pid ${pid} running ${comm}`, () => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm);
+}

@@ -126,6 +126,23 @@ describe('libc.spawn and sys/children', () => {
     assert.deepEqual(r.out.trim().split('\n').sort(), ['exit 7 0 0', 'quit null 3 3', 'term null 15 15']);
   });
 
+  it('calls back in the context the child was started in, each on its own', () => {
+    const r = node(`
+      import { AsyncLocalStorage } from 'node:async_hooks';
+      const C = await import(${JSON.stringify(childrenJs)});
+      const als = new AsyncLocalStorage();
+      process.on('uncaughtException', (e) => console.log('fault in', als.getStore(), e.message));
+      // the first start arms the SIGCHLD listener, in the first context
+      for (const name of ['a', 'b', 'c']) {
+        als.run(name, () => C.start('/bin/sh', ['sh', '-c', 'exit 0'], { cwd: '/' }, () => {
+          if (name === 'b') throw new Error('boom');
+          console.log('exit in', als.getStore());
+        }));
+      }`);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.out.trim().split('\n').sort(), ['exit in a', 'exit in c', 'fault in b boom']);
+  });
+
   it('throws the exec error, and reaps children nobody watches (no zombie)', () => {
     const r = node(`
       const C = await import(${JSON.stringify(childrenJs)});

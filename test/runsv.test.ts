@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import * as status from '../src/supervise/status.js';
 import * as control from '../src/supervise/control.js';
 import {
-  alive, bin, read, script, startSupervisor, stopAll, stopSupervisor, tmpdir, until,
+  alive, bin, execd, read, script, startSupervisor, stopAll, stopSupervisor, tmpdir, until,
 } from './helpers.js';
 
 after(stopAll);
@@ -308,6 +308,7 @@ describe('runsv', () => {
     const dir = service('trap "" TERM; exec sleep 1000');
     const s = startSupervisor(runsv, [dir]);
     await until('run', () => st(dir).state === status.STATE.run);
+    await execd(st(dir).pid);
     send(dir, 'x');
     await until('want exit', () => read(path.join(dir, 'supervise/stat')) === 'run, got TERM, want exit\n');
     send(dir, 'u');

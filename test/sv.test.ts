@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as status from '../src/supervise/status.js';
 import {
-  bin, normalize, run, script, startSupervisor, stopAll, stopSupervisor, tmpdir, until,
+  bin, execd, normalize, run, script, startSupervisor, stopAll, stopSupervisor, tmpdir, until,
 } from './helpers.js';
 
 after(stopAll);
@@ -76,6 +76,7 @@ describe('sv', () => {
   it('waits $SVWAIT seconds, and -w overrides it', async () => {
     const base = tmpdir();
     const { s } = await supervised(base, 'stubborn', 'trap "" TERM; exec sleep 1000');
+    await execd(status.read(path.join(base, 'stubborn/supervise')).pid);
     const env = { ...process.env, SVWAIT: '1' };
     const r = run(sv, ['stop', './stubborn'], { cwd: base, env });
     assert.equal(r.code, 1);
@@ -185,6 +186,7 @@ describe('sv', () => {
   it('takes runit\'s one-letter force actions, and an empty name fails', async () => {
     const base = tmpdir();
     const { s } = await supervised(base, 'svc', 'trap "" TERM; exec sleep 1000');
+    await execd(status.read(path.join(base, 'svc/supervise')).pid);
     const r = run(sv, ['-w', '1', 'D', './svc'], { cwd: base });
     assert.match(r.out, /^kill: run: \.\/svc: \(pid \d+\) \d+s, want down, got TERM\n$/);
     assert.equal(r.code, 1);

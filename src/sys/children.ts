@@ -3,12 +3,20 @@
 // wait_nohang loop does, so nothing is left a zombie, not even a child
 // nobody watches. A process that uses this must not also use
 // node:child_process: its children's statuses would be taken here.
+import { AsyncResource } from 'node:async_hooks';
 import { reapOne, spawn, type SpawnOptions } from './libc.js';
 
 /** How a child ended: `code` if it exited, else null and `sig`; `status` is the raw wait status. */
 export type OnExit = (code: number | null, sig: number, status: number) => void;
 
-const watched = new Map<number, OnExit>();
+interface Watch {
+  onExit: OnExit;
+  /** The async context start() was called in: the SIGCHLD listener has the first child's. */
+  scope: AsyncResource;
+  forgotten: boolean;
+}
+
+const watched = new Map<number, Watch>();
 let armed = false;
 /** Keeps the process alive while it waits for a child, as a ChildProcess does (a signal listener does not). */
 let waiting: NodeJS.Timeout | null = null;
@@ -20,12 +28,16 @@ function watching(): void {
 
 function sweep(): void {
   for (let r = reapOne(); r; r = reapOne()) {
-    const onExit = watched.get(r.pid);
-    if (!onExit) continue;
+    const w = watched.get(r.pid);
+    if (!w) continue;
     watched.delete(r.pid);
     watching();
     const sig = r.status & 0x7f;
-    onExit(sig === 0 ? (r.status >> 8) & 0xff : null, sig, r.status);
+    const code = sig === 0 ? (r.status >> 8) & 0xff : null;
+    // Each in its own turn and context: one that throws neither stops the
+    // reaping nor is taken for another child's owner (uncaughtException).
+    const status = r.status;
+    w.scope.runInAsyncScope(() => setImmediate(() => { if (!w.forgotten) w.onExit(code, sig, status); }));
   }
 }
 
@@ -40,13 +52,15 @@ export function start(path: string, argv: string[], opts: SpawnOptions, onExit: 
     process.on('SIGCHLD', sweep);
   }
   const pid = spawn(path, argv, process.env, opts);
-  watched.set(pid, onExit);
+  watched.set(pid, { onExit, scope: new AsyncResource('runit-child'), forgotten: false });
   watching();
   return pid;
 }
 
 /** Stop watching a child: it is still reaped when it ends, and nobody is told. */
 export function forget(pid: number): void {
+  const w = watched.get(pid);
+  if (w) w.forgotten = true;
   watched.delete(pid);
   watching();
 }
