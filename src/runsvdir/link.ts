@@ -77,6 +77,8 @@ export class HostLink {
       '--max-semi-space-size=1',
       // No collections on a timer once idle: compact.ts collects after each burst of work.
       '--no-memory-reducer',
+      // gc() for compact.ts without the cost of a second context.
+      '--expose-gc',
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
     ];
