@@ -108,7 +108,8 @@ describe('chpst: a real exec', () => {
     await until('pid printed', () => out.includes('\n'));
     assert.equal(Number(out.trim()), c.pid);
     c.stdin!.end('hello\n');
-    const code = await new Promise((r) => c.on('exit', r));
+    // 'close', not 'exit': at 'exit' the last output may still be unread
+    const code = await new Promise((r) => c.on('close', r));
     assert.equal(code, 0);
     assert.equal(out, `${c.pid}\ngot hello\n`);
     assert.equal(err, 'err\n');
@@ -273,7 +274,7 @@ describe('chpst: options', () => {
     const waiter = start(['-l', file, 'echo', 'got it']);
     let out = '';
     waiter.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    const exited = new Promise((res) => waiter.on('exit', res));
+    const exited = new Promise((res) => waiter.on('close', res)); // stdout read to the end
     await until('waiter has the lock file open', () => opens(waiter.pid!, file));
     assert.equal(out, '', 'no output while the lock is held');
     process.kill(holder.pid!, 'SIGKILL');
@@ -302,8 +303,10 @@ describe('chpst: options', () => {
   it('-0 -1 -2 close stdin, stdout, stderr', async () => {
     const fdsOf = async (opts: string[]): Promise<string[]> => {
       const c = start([...opts, 'sleep', '1000']);
-      await until('sleep running', () => fs.readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').startsWith('sleep\0'));
-      // the dynamic loader briefly holds the lowest free fd while it maps libc: wait for sleep itself
+      // the dynamic loader briefly holds the lowest free fd while it maps libc: wait for
+      // sleep itself, asleep in nanosleep (state S), however long a loaded machine takes
+      await until('sleep asleep', () => fs.readFileSync(`/proc/${c.pid}/cmdline`, 'utf8').startsWith('sleep\0') &&
+        /^State:\s+S/m.test(fs.readFileSync(`/proc/${c.pid}/status`, 'utf8')));
       const list = (): string[] => fs.readdirSync(`/proc/${c.pid}/fd`).sort();
       let fds = list();
       for (let i = 0; i < 100; i++) {
@@ -403,7 +406,7 @@ describe('chpst personalities', () => {
     children.push(waiter);
     let out = '';
     waiter.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    const exited = new Promise((res) => waiter.on('exit', res));
+    const exited = new Promise((res) => waiter.on('close', res)); // stdout read to the end
     await until('waiter has the lock file open', () => opens(waiter.pid!, file));
     assert.equal(out, '', 'setlock waits by default');
     process.kill(holder.pid!, 'SIGKILL');

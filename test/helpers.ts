@@ -86,6 +86,12 @@ export interface Supervisor {
   pid: number;
   stderr: () => string;
   exited: Promise<number | null>;
+  /**
+   * The exit code once standard error is closed too, so `stderr()` is whole
+   * (at `exited` the last bytes may still be unread). Only for a supervisor
+   * that leaves no child holding its standard error.
+   */
+  closed: Promise<number | null>;
 }
 
 const started: Supervisor[] = [];
@@ -96,7 +102,8 @@ export function startSupervisor(program: string, args: string[], cwd?: string): 
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const s: Supervisor = { child, pid: child.pid!, stderr: () => err, exited };
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const s: Supervisor = { child, pid: child.pid!, stderr: () => err, exited, closed };
   started.push(s);
   return s;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { alive, bin, read, run, script, sleep, tmpdir, until } from './helpers.js';
+import { alive, bin, execd, read, run, script, sleep, tmpdir, until } from './helpers.js';
 import {
   cleanup, cleanupAll, hosts, isRunning, note, runsvdir, state, supervised, sv, tree,
 } from './runsvdir-fixtures.js';
@@ -51,7 +51,9 @@ describe('runsvdir', () => {
     const lines = r.out.trim().split('\n');
     assert.equal(lines.length, 200);
     assert.ok(lines.every((l) => l.startsWith('run: ')), r.out);
-    // runsvdir and one host: every other process under runsvdir is a service's sleep.
+    // runsvdir and one host: every other process under runsvdir is a service's sleep
+    // (status says run as soon as ./run is started, before it has exec'd sleep).
+    for (const s of svcs) await execd(state(s)!.pid);
     const pids = note(d);
     const node = pids.filter((p) => !read(`/proc/${p}/cmdline`).startsWith('sleep'));
     assert.equal(node.length, 1, 'one supervisor process besides runsvdir');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as status from '../src/supervise/status.js';
 import {
-  bin, noRef, normalize, ref, run, script, sleep, startSupervisor, stopAll, stopSupervisor, tmpdir, until,
+  bin, noRef, normalize, read, ref, run, script, sleep, startSupervisor, stopAll, stopSupervisor, tmpdir, until,
 } from './helpers.js';
 
 after(stopAll);
@@ -21,13 +21,41 @@ const pairs = (): Pair[] => [
   { name: 'our sv -> runit runsv', sv: bin('sv'), runsv: ref('runsv')! },
 ];
 
-/** A step: sv arguments (the service is appended), or a pause in ms. */
-type Step = string[] | number;
+/** Something done between sv calls, not in the transcript: waiting for a condition. */
+type Action = (dir: string) => Promise<void> | void;
+
+/** A step: sv arguments (the service is appended), a pause in ms, or an action. */
+type Step = string[] | number | Action;
 
 interface Fixture {
   files: Record<string, string>; // path -> script body ('' = empty plain file)
   collect?: string[]; // files the service writes, compared at the end
+  release?: string; // a file created before runsv is stopped (lets a waiting ./finish end)
 }
+
+const record = (dir: string): status.Status => status.read(path.join(dir, 'supervise'));
+
+/** Wait until the service's status record satisfies `ok` (no fixed pause: a loaded machine may be slow). */
+const reach = (what: string, ok: (s: status.Status) => boolean): Action =>
+  (dir) => until(what, () => ok(record(dir)));
+const isRun = reach('run', (s) => s.state === status.STATE.run);
+const isDown = reach('down', (s) => s.state === status.STATE.down);
+const isFinish = reach('finish', (s) => s.state === status.STATE.finish);
+
+/** Wait until ./run has exec'd its sleep: it is past the traps it sets first. */
+const execdSleep: Action = (dir) => until('./run exec\'d sleep', () => {
+  const { pid } = record(dir);
+  return pid > 0 && fs.readFileSync(`/proc/${pid}/comm`, 'utf8') === 'sleep\n';
+});
+
+/** Wait until `file` has `line` as a line `n` times (a ./run notes it once its traps are set). */
+const noted = (file: string, line: string, n: number): Action =>
+  (dir) => until(`${line} noted ${n} times in ${file}`, () => read(path.join(dir, file)).split('\n').filter((l) => l === line).length >= n);
+
+/** Create `go`: a ./finish that waits for it ends (and removes it). */
+const release: Action = (dir) => fs.writeFileSync(path.join(dir, 'go'), '');
+/** A ./finish that stays in the finish state until `release`, however slow the machine. */
+const waitingFinish = 'echo "$@" >> finish.log; while [ ! -e go ]; do sleep 0.05; done; rm -f go';
 
 /** What a scenario leaves behind, normalized: sv transcripts and supervise/ files. */
 async function play(pair: Pair, fx: Fixture, steps: Step[], withRunsv = true): Promise<string[]> {
@@ -49,6 +77,7 @@ async function play(pair: Pair, fx: Fixture, steps: Step[], withRunsv = true): P
     }
     for (const step of steps) {
       if (typeof step === 'number') { await sleep(step); continue; }
+      if (typeof step === 'function') { await step(dir); continue; }
       const r = run(pair.sv, [...step, './svc'], { cwd: base });
       transcript.push(`$ sv ${step.join(' ')} => ${r.code}\n${normalize(r.out)}${normalize(r.err)}`);
     }
@@ -59,6 +88,7 @@ async function play(pair: Pair, fx: Fixture, steps: Step[], withRunsv = true): P
       transcript.push(`${f}:\n${text}`);
     }
   } finally {
+    if (fx.release) fs.writeFileSync(path.join(dir, fx.release), '');
     if (s) await stopSupervisor(s);
   }
   return transcript;
@@ -93,29 +123,33 @@ describe('differential: sv and runsv against runit', { skip: noRef }, () => {
   it('status, down, up, once with a log service', async () => {
     await compare({ files: logged }, [
       ['status'], ['-v', 'down'], ['status'], 1100, ['-v', 'up'], ['status'],
-      1100, ['once'], 500, ['status'], ['-v', 'down'], ['status'],
+      1100, ['once'], 500, reach('run, want down', (s) => s.state === status.STATE.run && s.want === 'd'), ['status'],
+      ['-v', 'down'], ['status'],
     ]);
   });
 
   it('pause, cont, signals and term', async () => {
     await compare({ files: daemon }, [
-      ['pause'], 500, ['status'], ['-v', 'cont'], ['status'], ['hup'], ['alarm'], ['interrupt'], ['quit'],
+      // the signals below must find the traps set
+      execdSleep, ['pause'], 500, reach('paused', (s) => s.paused), ['status'], ['-v', 'cont'], ['status'],
+      ['hup'], ['alarm'], ['interrupt'], ['quit'],
       ['1'], ['2'], 500, ['status'], 1100, ['-v', 'term'], 1100, ['status'], ['-v', 'kill'], 1100, ['status'],
-      ['pause'], 500, ['down'], 500, ['status'],
+      ['pause'], 500, ['down'], 500, isDown, ['status'],
     ]);
   });
 
   it('a normally-down service and the LSB actions', async () => {
     await compare({ files: { ...daemon, down: '' } }, [
       ['status'], ['start'], ['status'], ['stop'], ['status'], 1100, ['restart'], ['status'],
-      1100, ['try-restart'], 1100, ['reload'], ['check'], 1100, ['force-restart'], 1100, ['force-reload'],
+      // reload's HUP must find the trap the restarted ./run sets
+      1100, ['try-restart'], 1100, execdSleep, ['reload'], ['check'], 1100, ['force-restart'], 1100, ['force-reload'],
       1100, ['force-stop'], ['status'], ['try-restart'], ['check'],
     ]);
   });
 
   it('timeouts: a service that ignores TERM', async () => {
     await compare({ files: { run: 'trap "" TERM; exec sleep 1000' } }, [
-      ['-w', '1', 'stop'], ['status'], ['-w', '1', 'force-stop'], 500, ['status'],
+      execdSleep, ['-w', '1', 'stop'], ['status'], ['-w', '1', 'force-stop'], 500, isDown, ['status'],
     ]);
   });
 
@@ -126,28 +160,33 @@ describe('differential: sv and runsv against runit', { skip: noRef }, () => {
   });
 
   it('./finish gets the exit code and signal; status shows finish', async () => {
+    // ./finish waits to be released: `status` sees it running whatever the load
     await compare({
-      files: { run: 'exec sleep 1000', finish: 'echo "$@" >> finish.log; exec sleep 1' },
+      files: { run: 'exec sleep 1000', finish: waitingFinish },
       collect: ['finish.log'],
+      release: 'go',
     }, [
-      1100, ['term'], 500, ['status'], 1500, ['kill'], 400, ['status'], 1500, ['down'], 500, ['status'],
+      1100, ['term'], isFinish, ['status'], release, isRun, 1100, ['kill'], isFinish, ['status'], release, isRun,
+      ['down'], reach('finish, want down', (s) => s.state === status.STATE.finish && s.want === 'd'), ['status'],
     ]);
   });
 
   it('./finish sees a core dump in its second argument (128 + signal)', async () => {
     // kernel.core_pattern is `core` on these machines: the core lands in the service directory
     await compare({
-      files: { run: 'ulimit -c unlimited; exec sleep 1000', finish: 'echo "$@" >> finish.log; exec sleep 1' },
+      files: { run: 'ulimit -c unlimited; exec sleep 1000', finish: waitingFinish },
       collect: ['finish.log'],
-    }, [1100, ['quit'], 500, ['down'], 300]);
+      release: 'go',
+    }, [1100, ['quit'], isFinish, ['down'], reach('finish, want down', (s) => s.state === status.STATE.finish && s.want === 'd')]);
   });
 
   it('custom control scripts', async () => {
     const note = (what: string): string => `echo ${what} >> events`;
     await compare({
       files: {
-        // TERM is noted late: control/d, run right after it, must be first whatever the load
-        run: `${note('run')}; trap "${note('HUP')}" HUP; trap "sleep 0.3; ${note('TERM')}; exit 0" TERM; while :; do sleep 0.1; done`,
+        // `run` is noted once the traps are set; TERM is noted only after
+        // control-d (run right after TERM is sent), so the order holds whatever the load
+        run: `trap "${note('HUP')}" HUP; trap "until grep -qx control-d events; do sleep 0.05; done; ${note('TERM')}; exit 0" TERM; ${note('run')}; while :; do sleep 0.1; done`,
         'control/u': `${note('control-u')}`,
         'control/h': `${note('control-h')}; exit 0`,
         'control/a': `${note('control-a')}; exit 1`,
@@ -157,7 +196,8 @@ describe('differential: sv and runsv against runit', { skip: noRef }, () => {
       collect: ['events'],
     }, [
       // runs older than a second only: runit's runsv sleeps (deaf to commands) before a quick restart
-      1100, ['hup'], 500, ['alarm'], 1500, ['down'], 800, ['status'], ['hup'], 500, ['up'], 1500, ['status'],
+      noted('events', 'run', 1), 1100, ['hup'], 500, ['alarm'], noted('events', 'run', 2), 1500, ['down'], 800, isDown, ['status'],
+      ['hup'], 500, ['up'], noted('events', 'run', 3), isRun, ['status'],
     ]);
   });
 

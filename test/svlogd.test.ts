@@ -197,7 +197,7 @@ test('several log directories, each with its own filters', { timeout: 20000 }, a
 
 test('ALRM rotates non-empty current; HUP rereads config; TERM flushes, exits 0', { timeout: 20000 }, async () => {
   const d = logdir();
-  const c = start([d]);
+  const c = start(['-v', d]); // -v: `read: DIR/config` tells when HUP has been acted upon
   c.stdin!.write('one\n');
   await until('one', () => fs.existsSync(path.join(d, 'current')) && read(d, 'current') === 'one\n');
   c.kill('SIGALRM');
@@ -206,7 +206,8 @@ test('ALRM rotates non-empty current; HUP rereads config; TERM flushes, exits 0'
   c.kill('SIGALRM'); // current is empty: nothing happens
   fs.writeFileSync(path.join(d, 'config'), 'pNEW:\n');
   c.kill('SIGHUP');
-  await sleep(200);
+  // a line written before the new config is read would be logged without the prefix
+  await until('config reread', () => c.err.join('').includes(`svlogd: info: read: ${d}/config\n`));
   c.stdin!.write('two\n');
   await until('two', () => read(d, 'current') === 'NEW:two\n');
   assert.equal(old(d).length, 1);

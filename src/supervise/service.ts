@@ -33,6 +33,8 @@ class Proc {
   pid = 0;
   /** The pid of ./run or ./finish while it runs (control scripts are not counted). */
   child = 0;
+  /** ./run has ended (and is reaped) but what follows waits for a control script: signal nothing. */
+  private gone = false;
   want: 'u' | 'd' = 'u';
   wantExit = false;
   paused = false;
@@ -115,8 +117,12 @@ class Proc {
     this.starting = false;
     if (this.svc.exiting || this.state !== STATE.down) return;
     const child = this.spawn('./run', [], (code, sig, status) => {
-      this.child = 0;
-      this.ranOut(code ?? -1, sig === 0 ? 0 : status & 0xff);
+      this.gone = true;
+      this.svc.whenFree(() => {
+        this.child = 0;
+        this.gone = false;
+        this.ranOut(code ?? -1, sig === 0 ? 0 : status & 0xff);
+      });
     });
     if (!child) { this.ranOut(111, 0); return; }
     this.child = child;
@@ -148,7 +154,7 @@ class Proc {
   private ranOut(code: number, sig: number): void {
     this.term = false;
     if (fs.existsSync(path.join(this.dir, 'finish'))) {
-      const child = this.spawn('./finish', [String(code), String(sig)], () => { this.child = 0; this.settled(); });
+      const child = this.spawn('./finish', [String(code), String(sig)], () => this.svc.whenFree(() => { this.child = 0; this.settled(); }));
       if (child) {
         this.child = child;
         this.paused = false;
@@ -166,7 +172,7 @@ class Proc {
   }
 
   private signal(sig: NodeJS.Signals): void {
-    if (this.state !== STATE.run || !this.pid) return;
+    if (this.state !== STATE.run || !this.pid || this.gone) return;
     try { process.kill(this.pid, sig); } catch { /* already gone; its exit is on the way */ }
   }
 
@@ -179,9 +185,11 @@ class Proc {
     } catch {
       return Promise.resolve(false);
     }
-    return new Promise((resolve) => {
+    // runsv waits for it before it handles anything else (an exit, a command).
+    this.svc.scriptBegins();
+    return new Promise<boolean>((resolve) => {
       if (!this.spawn(`control/${c}`, [], (code) => resolve(code === 0))) resolve(false);
-    });
+    }).finally(() => this.svc.scriptEnds());
   }
 
   command(bytes: string): void {
@@ -194,11 +202,17 @@ class Proc {
     try {
       while (this.queue.length) {
         const c = this.queue.shift()!;
+        await new Promise<void>((r) => this.svc.whenFree(r));
+        // A command is handled whole (control/t, then control/d or control/x)
+        // before an exit that happened meanwhile, as runsv waits for each script.
+        this.svc.scriptBegins();
         try {
           await this.one(c);
         } catch (e) {
           // one bad command must not take the supervisor (or its neighbours) down
           this.svc.opts.report('warning', `unable to handle control command ${JSON.stringify(c)}`, e);
+        } finally {
+          this.svc.scriptEnds();
         }
         if (this.fifos) this.save();
       }
@@ -268,6 +282,9 @@ export class Service {
   log: Proc | null = null;
   logPipe: [number, number] | null = null;
   exiting = false;
+  /** Control scripts (or commands that may run them) in progress: runsv waits for one (waitpid) before anything else. */
+  private scripts = 0;
+  private held: (() => void)[] = [];
 
   /** `dir` must be absolute. Throws files.Step (with a message) when it cannot start. */
   constructor(readonly dir: string, readonly opts: ServiceOptions) {
@@ -308,6 +325,22 @@ export class Service {
         p.up();
       }
     }
+  }
+
+  /** Do it now, or once no control script runs (in the order things happened). */
+  whenFree(fn: () => void): void {
+    if (this.scripts === 0 && this.held.length === 0) fn();
+    else this.held.push(fn);
+  }
+
+  scriptBegins(): void {
+    this.scripts++;
+  }
+
+  scriptEnds(): void {
+    this.scripts--;
+    // what was held may start another script (control/u before a restart): the rest waits for it
+    while (this.scripts === 0 && this.held.length) this.held.shift()!();
   }
 
   /** runsv got TERM: act as if `x` was written to the control pipe. */
