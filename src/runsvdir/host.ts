@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
-import * as children from '../sys/children.js';
 import { why } from '../sys/errors.js';
 import { defaultSignal, pageOutFiles, raiseNofile, setCloexec } from '../sys/libc.js';
 import { afterCompact, compactSoon } from './compact.js';
@@ -54,28 +53,6 @@ function closeDir(e: Entry): void {
   }
 }
 
-/**
- * A supervision that failed: release what the engine holds (locks, FIFOs,
- * the log pipe) and stop listening to its children, which keep running as a
- * dead runsv's would.
- */
-function abandon(svc: Service): void {
-  for (const p of [svc.main, svc.log]) {
-    if (!p) continue;
-    if (p.child) children.forget(p.child);
-    try { p.teardown(); } catch { /* as much as can be */ }
-  }
-  const pipe = svc.logPipe;
-  if (pipe) {
-    for (const i of [0, 1] as const) {
-      if (pipe[i] >= 0) {
-        try { fs.closeSync(pipe[i]); } catch { /* closed */ }
-        pipe[i] = -1;
-      }
-    }
-  }
-}
-
 function start(e: Entry): void {
   e.timer = null;
   e.lastStart = Date.now();
@@ -102,7 +79,7 @@ function start(e: Entry): void {
   } catch (err) {
     if (err instanceof Step) report(e, 'fatal', err.what, err.cause);
     else report(e, 'fatal', 'unable to start', err);
-    abandon(svc);
+    svc.abandon();
     e.svc = null;
     closeDir(e);
     again(e);
@@ -141,7 +118,7 @@ function fault(err: unknown): void {
   }
   report(e, 'fatal', 'internal error', err);
   if (e.svc) {
-    abandon(e.svc);
+    e.svc.abandon();
     e.svc = null;
     closeDir(e);
     if (!e.timer) again(e);

@@ -360,19 +360,36 @@ export class Service {
       return;
     }
     this.exiting = true;
-    this.closeLogWriter();
-    this.main.teardown();
-    log?.teardown();
-    if (this.logPipe) {
-      try { fs.closeSync(this.logPipe[0]); } catch { /* closed */ }
-    }
+    this.release();
     this.opts.onExit();
   }
 
+  /**
+   * A supervision that failed (in a host): release what it holds (locks,
+   * FIFOs, the log pipe) and stop listening to its children, which keep
+   * running as a dead runsv's would.
+   */
+  abandon(): void {
+    for (const p of [this.main, this.log]) if (p?.child) children.forget(p.child);
+    this.release();
+  }
+
+  private release(): void {
+    this.closeLogWriter();
+    for (const p of [this.main, this.log]) {
+      try { p?.teardown(); } catch { /* as much as can be */ }
+    }
+    this.closePipeEnd(0);
+  }
+
   private closeLogWriter(): void {
-    if (this.logPipe && this.logPipe[1] >= 0) {
-      try { fs.closeSync(this.logPipe[1]); } catch { /* closed */ }
-      this.logPipe[1] = -1;
+    this.closePipeEnd(1);
+  }
+
+  private closePipeEnd(i: 0 | 1): void {
+    if (this.logPipe && this.logPipe[i] >= 0) {
+      try { fs.closeSync(this.logPipe[i]); } catch { /* closed */ }
+      this.logPipe[i] = -1;
     }
   }
 }
