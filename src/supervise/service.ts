@@ -202,10 +202,10 @@ class Proc {
     try {
       while (this.queue.length) {
         const c = this.queue.shift()!;
-        await new Promise<void>((r) => this.svc.whenFree(r));
         // A command is handled whole (control/t, then control/d or control/x)
         // before an exit that happened meanwhile, as runsv waits for each script.
-        this.svc.scriptBegins();
+        // It holds the service from the moment its turn comes, not a tick later.
+        await new Promise<void>((r) => this.svc.whenFree(() => { this.svc.scriptBegins(); r(); }));
         try {
           await this.one(c);
         } catch (e) {
