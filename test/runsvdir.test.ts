@@ -79,6 +79,23 @@ describe('runsvdir', () => {
     await cleanup(d, [path.dirname(spare)]);
   });
 
+  it('follows dir to another directory when the link it names is switched (the five-second check; inotify does not see it)', async () => {
+    // As runsvchdir switches /etc/runit/runsvdir/current under /etc/service.
+    const base = tmpdir('runsvdir-');
+    for (const level of ['one', 'two']) script(path.join(base, level, level === 'one' ? 'a' : 'b', 'run'), 'exec sleep 1000');
+    const current = path.join(base, 'current');
+    fs.symlinkSync('one', current);
+    const d = runsvdir(program, [current], current);
+    await until('a runs', () => isRunning(path.join(base, 'one/a')));
+    const pid = state(path.join(base, 'one/a'))!.pid;
+    fs.symlinkSync('two', path.join(base, 'current.new'));
+    fs.renameSync(path.join(base, 'current.new'), current);
+    await until('b runs', () => isRunning(path.join(base, 'two/b')));
+    await until('a is no longer supervised', () => !supervised(path.join(base, 'one/a')));
+    assert.ok(!alive(pid), 'a was stopped');
+    await cleanup(d, [path.join(base, 'one'), path.join(base, 'two')]);
+  });
+
   it('TERM: exits 0 at once; services stay supervised and sv down still works', async () => {
     const dir = tree(['a', 'b']);
     const d = runsvdir(program, [dir], dir);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { why } from '../sys/errors.js';
+import { defaultSignal, pageOutFiles } from '../sys/libc.js';
 import { afterCompact, compactSoon } from '../runsvdir/compact.js';
 import { HostLink } from '../runsvdir/link.js';
 import { setTitle, TitleLog } from '../runsvdir/proctitle.js';
@@ -49,17 +50,10 @@ const link = new HostLink({
   warn,
 });
 
-// koffi is loaded only now, once start-up is over, to page out what it touched.
-afterCompact(() => void import('../sys/libc.js').then((libc) => libc.pageOutFiles()));
+afterCompact(pageOutFiles);
 process.on('SIGTERM', () => process.exit(0));
 // SIGUSR1 kills runit's runsvdir; Node's own handler would open a debugger port.
-// koffi is loaded only then, to give the signal back its default action.
-process.on('SIGUSR1', () => {
-  void import('../sys/libc.js').then((libc) => {
-    libc.defaultSignal(10);
-    process.kill(process.pid, 'SIGUSR1');
-  });
-});
+defaultSignal(10);
 process.on('SIGHUP', () => {
   link.hup();
   process.exit(111);
@@ -67,6 +61,10 @@ process.on('SIGHUP', () => {
 
 // Watching dir: its mtime, inode and device at least every five seconds
 // (every second while it cannot be read), and at once on inotify's word.
+// The five-second check runs no JavaScript while nothing changes: libuv
+// stats dir on its own thread and calls back only when the stat differs
+// (mtime, inode and device among the rest); a Node process woken for a
+// timer costs several times more.
 let last = '';
 let timer: NodeJS.Timeout | null = null;
 let watcher: fs.FSWatcher | null = null;
@@ -91,13 +89,11 @@ function check(force: boolean): void {
   const stamp = `${id}:${st.mtimeMs}`;
   if (force || stamp !== last) {
     const now = scan(home, services, warn);
-    if (now) {
-      last = stamp;
-      update(now);
-      compactSoon();
-    }
+    if (!now) return later(watcher ? 5000 : 1000);
+    last = stamp;
+    update(now);
+    compactSoon();
   }
-  later(watcher ? 5000 : 1000);
 }
 
 function later(ms: number): void {
@@ -136,4 +132,11 @@ function update(now: Services): void {
   }
 }
 
+// One thread is enough for it (libuv starts its pool at this first use and
+// reads the variable then); the host and the services do not inherit it.
+const poolSize = process.env.UV_THREADPOOL_SIZE;
+process.env.UV_THREADPOOL_SIZE = '1';
+fs.watchFile(home, { interval: 5000, persistent: true }, () => check(false));
+if (poolSize === undefined) delete process.env.UV_THREADPOOL_SIZE;
+else process.env.UV_THREADPOOL_SIZE = poolSize;
 check(true);

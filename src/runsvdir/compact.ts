@@ -6,8 +6,21 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-let gc: (() => void) | null = null;
+// Every full collection also compacts the old generation (by default V8
+// leaves partly used pages as they are): at most one every few seconds here.
+v8.setFlagsFromString('--compact-on-every-full-gc');
+
+/**
+ * V8 gives the young generation's pages back only at a collection that sees
+ * a low allocation rate over its last five seconds: the burst must be out of
+ * that window first. It then halves at each collection (2 MB, 1 MB, 256 KB).
+ */
+const SETTLE_AFTER_MS = 5500;
+const SETTLE_STEP_MS = 1000;
+const SETTLE_STEPS = 3;
+
 let timer: NodeJS.Timeout | null = null;
+let round = 0;
 let trim: (() => void) | null = null;
 
 /** What to do after each collection: give back start-up's pages (libc.pageOutFiles). */
@@ -16,26 +29,70 @@ export function afterCompact(fn: () => void): void {
 }
 
 /**
- * V8's gc(): the global one when Node was started with --expose-gc (the host
- * is); else from a new context, which costs that context (~0.8 MB) for good.
+ * A full collection, then `done(ok)`. V8's gc() where Node was started with
+ * --expose-gc (the host is); else V8's eager memory measurement, which is a
+ * full collection too (runsvdir is started by its #! line, and a new
+ * context only to reach gc() would cost ~2 MB for good).
  */
-function exposed(): () => void {
-  const own = (globalThis as { gc?: () => void }).gc;
-  if (typeof own === 'function') return own;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
+function collect(done: (ok: boolean) => void): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc === 'function') {
+    try { gc(); } catch { return done(false); }
+    return done(true);
+  }
+  // vm.measureMemory warns that it is experimental: a daemon's stderr is for its own messages.
+  const warn = process.emitWarning;
+  process.emitWarning = () => {};
+  let measured: Promise<unknown>;
+  try {
+    measured = vm.measureMemory({ mode: 'summary', execution: 'eager' });
+  } catch {
+    return done(false);
+  } finally {
+    process.emitWarning = warn;
+  }
+  measured.then(() => done(true), () => done(false));
 }
 
-/** Collect once nothing has called this for `quietMs`. */
-export function compactSoon(quietMs = 1000): void {
-  if (timer) clearTimeout(timer);
+function trimNow(): void {
+  try { trim?.(); } catch { /* memory only */ }
+}
+
+function young(): number {
+  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
+}
+
+/** `fn` in `ms`, unless compactSoon is called again meanwhile. */
+function later(ms: number, fn: () => void): void {
+  const mine = round;
   timer = setTimeout(() => {
     timer = null;
-    try {
-      if (!gc) gc = exposed();
-      gc();
-    } catch { /* the memory reducer will do it */ }
-    try { trim?.(); } catch { /* memory only */ }
-  }, quietMs);
+    if (mine === round) fn();
+  }, ms);
   timer.unref();
+}
+
+/** Collect again while the young generation still shrinks, then give pages back. */
+function settle(steps: number): void {
+  const before = young();
+  const mine = round;
+  collect((ok) => {
+    if (!ok || mine !== round) return;
+    if (steps > 1 && young() < before) later(SETTLE_STEP_MS, () => settle(steps - 1));
+    else trimNow();
+  });
+}
+
+/** Collect once nothing has called this for `quietMs`, and settle once the burst is past. */
+export function compactSoon(quietMs = 1000): void {
+  if (timer) clearTimeout(timer);
+  round++;
+  later(quietMs, () => {
+    const mine = round;
+    collect((ok) => {
+      if (!ok || mine !== round) return; // the memory reducer will do it
+      trimNow();
+      later(SETTLE_AFTER_MS, () => settle(SETTLE_STEPS));
+    });
+  });
 }

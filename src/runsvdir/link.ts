@@ -1,10 +1,22 @@
 // runsvdir's side of the supervision host: start it when there is something
 // to supervise, tell it what changes, and start it again if it dies (as
 // runsvdir restarts a dead runsv), telling it everything anew.
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Writable, Readable } from 'node:stream';
+// The host is started with posix_spawn and reaped by sys/children.ts, and
+// told things with plain writes on a pipe: node:child_process and node:net
+// would cost runsvdir ~0.9 MB for good (net is loaded only for a log).
+import fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { start } from '../sys/children.js';
+import { O_CLOEXEC, pipe, setNonblock, setPipeSize } from '../sys/libc.js';
 import { encode, type Message } from './protocol.js';
 import type { Services } from './scan.js';
+
+/** The host's end of the channel (host.ts CHANNEL). */
+const CHANNEL = 3;
+/** Room for a whole scan of 1000 services in one write. */
+const CHANNEL_BYTES = 1 << 20;
+/** How soon to try again when the host has not read what was sent. */
+const RETRY_MS = 50;
 
 export interface LinkOptions {
   /** The host program (bin/runsvdir-host). */
@@ -19,18 +31,27 @@ export interface LinkOptions {
   warn(text: string, err?: unknown): void;
 }
 
+interface Host {
+  pid: number;
+  /** runsvdir's end of the channel (non-blocking). */
+  channel: number;
+  stderr: Readable | null;
+}
+
 export class HostLink {
-  private child: ChildProcess | null = null;
-  private channel: Writable | null = null;
+  private host: Host | null = null;
   private lastSpawn = -Infinity;
   private timer: NodeJS.Timeout | null = null;
-  private queued: string[] = [];
+  private retry: NodeJS.Timeout | null = null;
+  /** Encoded messages not yet in the pipe. */
+  private queued: Buffer[] = [];
+  private flushing = false;
 
   constructor(private readonly o: LinkOptions) {}
 
   /** The host's pid, while there is one. */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.host?.pid;
   }
 
   add(key: string, name: string): void {
@@ -41,31 +62,49 @@ export class HostLink {
     this.send({ del: key });
   }
 
-  /** Every service gets the exit command. */
+  /** Every service gets the exit command (runsvdir exits right after). */
   hup(): void {
-    if (!this.channel) return;
+    if (!this.host) return;
     this.send({ hup: true });
     this.flush();
   }
 
   /** Messages go out together at the end of the tick: one write for a whole scan. */
   private send(m: Message): void {
-    if (!this.channel) {
+    if (!this.host) {
       this.ensure();
       return;
     }
-    if (this.queued.length === 0) queueMicrotask(() => this.flush());
-    this.queued.push(encode(m));
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(() => this.flush());
+    }
+    this.queued.push(Buffer.from(encode(m)));
   }
 
+  /** As much as the pipe takes now; the rest a little later. */
   private flush(): void {
-    if (this.channel && this.queued.length) this.channel.write(this.queued.join(''));
-    this.queued = [];
+    this.flushing = false;
+    const host = this.host;
+    if (!host || this.queued.length === 0) return;
+    const bytes = Buffer.concat(this.queued);
+    let n = 0;
+    try {
+      n = fs.writeSync(host.channel, bytes);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') {
+        this.queued = []; // EPIPE: the host died; its exit follows, then all is sent anew
+        return;
+      }
+    }
+    // A line split between writes is joined by the host (protocol.ts Lines).
+    this.queued = n < bytes.length ? [bytes.subarray(n)] : [];
+    if (this.queued.length && !this.retry) this.retry = setTimeout(() => { this.retry = null; this.flush(); }, RETRY_MS);
   }
 
   /** Start a host unless one runs or is about to; it is then told every service. */
   ensure(): void {
-    if (this.child || this.timer || this.o.services.size === 0) return;
+    if (this.host || this.timer || this.o.services.size === 0) return;
     const wait = this.lastSpawn + 1000 - Date.now();
     if (wait > 0) {
       this.timer = setTimeout(() => { this.timer = null; this.ensure(); }, wait);
@@ -82,41 +121,69 @@ export class HostLink {
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
     ];
-    let child: ChildProcess;
+    // Both pipes close-on-exec: the host gets its ends as fds 3 and 2 only.
+    // (fd 3 is never one of them here: libuv's epoll took it at start-up.)
+    let channel: [number, number] | null = null;
+    let stderr: [number, number] | null = null;
+    let pid: number;
     try {
-      child = spawn(process.execPath, args, {
-        stdio: ['inherit', 'inherit', this.o.stderr ? 'pipe' : 'inherit', 'pipe'],
+      channel = pipe(O_CLOEXEC);
+      try { setPipeSize(channel[1], CHANNEL_BYTES); } catch { /* the default 64 KB, written in turns */ }
+      // runsvdir's standard fds, as Node leaves them close-on-exec (a dup2 onto itself clears that).
+      const dup: [number, number][] = [[0, 0], [1, 1], [2, 2], [channel[0], CHANNEL]];
+      if (this.o.stderr) {
+        stderr = pipe(O_CLOEXEC);
+        dup[2] = [stderr[1], 2];
+      }
+      pid = start(process.execPath, [process.execPath, ...args], {
+        cwd: process.cwd(),
+        dup,
         // -P: the supervisors in a new session too, as runsvdir -P puts each runsv.
-        detached: this.o.newSession,
-      });
+        newSession: this.o.newSession,
+      }, () => this.exited(pid));
     } catch (e) {
+      for (const fd of [...(channel ?? []), ...(stderr ?? [])]) closeQuietly(fd);
       this.o.warn('unable to start runsv', e);
       this.ensure();
       return;
     }
-    child.on('error', (e) => this.o.warn('unable to start runsv', e));
-    if (child.pid === undefined) {
-      this.ensure();
-      return;
+    closeQuietly(channel[0]);
+    // Never blocked by a host that does not read: its end is runsvdir's alone.
+    try { setNonblock(channel[1], true); } catch { /* blocking, then */ }
+    const host: Host = { pid, channel: channel[1], stderr: null };
+    this.host = host;
+    if (stderr) {
+      closeQuietly(stderr[1]);
+      this.readStderr(host, stderr[0]);
     }
-    this.child = child;
-    const channel = child.stdio[3] as Writable;
-    channel.on('error', () => { /* the host died; its exit follows */ });
-    this.channel = channel;
-    const stderr = child.stdio[2] as Readable | null;
-    if (stderr && this.o.stderr) {
-      const sink = this.o.stderr;
-      stderr.on('data', (b: Buffer) => sink(b));
-      stderr.on('error', () => { /* gone with the host */ });
-    }
-    child.on('exit', () => {
-      if (this.child !== child) return;
-      this.child = null;
-      this.channel = null;
-      this.queued = [];
-      this.ensure();
-    });
     this.queued = [];
     for (const [key, name] of this.o.services) this.send({ add: key, name, path: `${this.o.dir}/${name}` });
   }
+
+  /** The host's standard error into runsvdir's log, as it comes. */
+  private readStderr(host: Host, fd: number): void {
+    const sink = this.o.stderr!;
+    void import('node:net').then(({ Socket }) => {
+      if (this.host !== host) { closeQuietly(fd); return; }
+      const stream = new Socket({ fd, readable: true, writable: false });
+      stream.on('data', (b: Buffer) => sink(b));
+      stream.on('error', () => { /* gone with the host */ });
+      host.stderr = stream;
+    });
+  }
+
+  private exited(pid: number): void {
+    const host = this.host;
+    if (!host || host.pid !== pid) return;
+    this.host = null;
+    closeQuietly(host.channel);
+    host.stderr?.destroy();
+    this.queued = [];
+    if (this.retry) { clearTimeout(this.retry); this.retry = null; }
+    this.ensure();
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try { fs.closeSync(fd); } catch { /* already gone */ }
 }

@@ -356,15 +356,23 @@ const MADV_PAGEOUT = 21; // Linux 5.4
 export function pageOutFiles(): number {
   let smaps: string;
   try { smaps = fs.readFileSync('/proc/self/smaps', 'latin1'); } catch { return 0; }
-  let n = 0;
+  const ranges: [bigint, bigint][] = [];
   for (const block of smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
     // start-end perms offset dev inode path, then the counters
     const f = block.slice(0, block.indexOf('\n')).split(/\s+/);
     if (f.length < 6 || f[4] === '0' || !f[5]!.startsWith('/') || !/^r-.p$/.test(f[1]!)) continue;
     if (!/^Anonymous:\s+0 kB$/m.test(block)) continue;
     const [a, b] = f[0]!.split('-').map((x) => BigInt('0x' + x));
-    c.madvise(a!, b! - a!, MADV_PAGEOUT);
-    if (c.madvise(a!, b! - a!, MADV_DONTNEED) === 0) n++;
+    ranges.push([a!, b! - a!]);
+  }
+  // Every page this very code touches after a mapping is advised comes back
+  // (with the kernel's fault-around, 64 KB at a time): the parsing is done
+  // first, and the largest mapping (the node binary's code) goes last.
+  ranges.sort((x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0));
+  let n = 0;
+  for (const [a, len] of ranges) {
+    c.madvise(a, len, MADV_PAGEOUT);
+    if (c.madvise(a, len, MADV_DONTNEED) === 0) n++;
   }
   return n;
 }
