@@ -118,6 +118,10 @@ export class HostLink {
       '--no-memory-reducer',
       // gc() for compact.ts without the cost of a second context.
       '--expose-gc',
+      // Collections and compilation on the main thread, one helper thread: V8's
+      // helpers each keep an allocation arena (~0.6 MB in all) for a heap of a few MB.
+      '--single-threaded',
+      '--v8-pool-size=1',
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
     ];
