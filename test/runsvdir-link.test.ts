@@ -26,7 +26,7 @@ const t = setInterval(() => {
 }
 
 describe('runsvdir host link', () => {
-  it('queues what a host does not read yet, and it all arrives, in order', async () => {
+  it('queues what a host does not read yet, and it all arrives, in order (HUP last, waited for)', async () => {
     const dir = tmpdir();
     const out = path.join(dir, 'out');
     process.env.FAKE_HOST_OUT = out;
@@ -43,7 +43,10 @@ describe('runsvdir host link', () => {
     const N = 30000;
     for (let i = 0; i < N; i++) link.add(`2:${i}`, `service-${i}`);
     fs.writeFileSync(out + '.go', '');
-    const expected = 1 + N;
+    // runsvdir exits right after a HUP: everything, HUP last, must be in the pipe by then.
+    link.hup();
+    assert.equal((link as unknown as { queued: Buffer[] }).queued.length, 0, 'all of it is in the pipe when hup() returns');
+    const expected = 1 + N + 1;
     let got: Message[] = [];
     await until('every message arrived', () => {
       got = new Lines().push(fs.readFileSync(out));
@@ -52,6 +55,7 @@ describe('runsvdir host link', () => {
     assert.equal(got.length, expected);
     assert.deepEqual(got[0], { add: '1:1', name: 'first', path: '/srv/first' });
     for (let i = 0; i < N; i++) assert.deepEqual(got[1 + i], { add: `2:${i}`, name: `service-${i}`, path: `/srv/service-${i}` });
+    assert.deepEqual(got[1 + N], { hup: true });
     assert.deepEqual(warnings, []);
     // Nothing left to supervise: the host is not started again once it is gone.
     services.clear();

@@ -17,6 +17,8 @@ const CHANNEL = 3;
 const CHANNEL_BYTES = 1 << 20;
 /** How soon to try again when the host has not read what was sent. */
 const RETRY_MS = 50;
+/** How long HUP waits for a host that does not read (then runsvdir exits anyway). */
+const HUP_WAIT_MS = 3000;
 
 export interface LinkOptions {
   /** The host program (bin/runsvdir-host). */
@@ -62,11 +64,19 @@ export class HostLink {
     this.send({ del: key });
   }
 
-  /** Every service gets the exit command (runsvdir exits right after). */
+  /**
+   * Every service gets the exit command. runsvdir exits right after, so what
+   * is queued goes now: a host slow to read is waited for, up to HUP_WAIT_MS.
+   */
   hup(): void {
     if (!this.host) return;
     this.send({ hup: true });
-    this.flush();
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (const end = Date.now() + HUP_WAIT_MS; ;) {
+      this.flush();
+      if (!this.host || this.queued.length === 0 || Date.now() > end) return;
+      Atomics.wait(nap, 0, 0, 10);
+    }
   }
 
   /** Messages go out together at the end of the tick: one write for a whole scan. */
