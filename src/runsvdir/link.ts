@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { start } from '../sys/children.js';
 import { O_CLOEXEC, pipe, setNonblock, setPipeSize } from '../sys/libc.js';
+import { sleepSync } from '../sys/sleep.js';
 import { encode, type Message } from './protocol.js';
 import type { Services } from './scan.js';
 
@@ -71,11 +72,10 @@ export class HostLink {
   hup(): void {
     if (!this.host) return;
     this.send({ hup: true });
-    const nap = new Int32Array(new SharedArrayBuffer(4));
     for (const end = Date.now() + HUP_WAIT_MS; ;) {
       this.flush();
       if (!this.host || this.queued.length === 0 || Date.now() > end) return;
-      Atomics.wait(nap, 0, 0, 10);
+      sleepSync(10);
     }
   }
 

@@ -14,7 +14,8 @@ import { flock, LOCK_EX, LOCK_NB } from '../sys/libc.js';
 import { warn } from '../sys/say.js';
 import { now, tai64n } from './clock.js';
 import { type Config, defaults, parse } from './config.js';
-import { info, pausing, sleepSync } from './say.js';
+import { sleepSync } from '../sys/sleep.js';
+import { info, pausing } from './say.js';
 import { STAMP_LEN } from './stamp.js';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK, O_RDONLY, O_DIRECTORY, O_TRUNC } = fs.constants;

@@ -16,8 +16,3 @@ export function info(text: string): void {
 export function pausing(what: string, dir: string, err: unknown): void {
   emit(`${program()}: pausing: ${what}: ${dir}: ${why(err)}`);
 }
-
-/** Block for `ms` (runit's pause while it cannot go on: only for rare setup failures). */
-export function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
