@@ -191,3 +191,38 @@ describe('libc.pageOutFiles', () => {
     assert.equal(o.pipe, 2, 'koffi calls still work');
   });
 });
+
+describe('libc.dropKoffiZeroPages', () => {
+  it('gives back the zero pages of koffi\'s static data, and every byte reads the same', () => {
+    const r = node(`
+      import fs from 'node:fs';
+      const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\\n');
+      const i = maps.findLastIndex((l) => l.endsWith('/koffi.node'));
+      const [a, b] = maps[i + 1].split(' ')[0].split('-').map((x) => BigInt('0x' + x));
+      const region = () => {
+        const buf = Buffer.alloc(Number(b - a));
+        const fd = fs.openSync('/proc/self/mem', 'r');
+        fs.readSync(fd, buf, 0, buf.length, a);
+        fs.closeSync(fd);
+        return buf;
+      };
+      const rss = () => {
+        const s = fs.readFileSync('/proc/self/smaps', 'utf8');
+        const at = s.indexOf(a.toString(16) + '-');
+        return Number(/\\nRss:\\s+(\\d+)/.exec(s.slice(at))[1]);
+      };
+      const before = region(), rssBefore = rss();
+      const dropped = L.dropKoffiZeroPages();
+      const rssAfter = rss(), after = region();
+      console.log(JSON.stringify({ dropped, rssBefore, rssAfter, same: before.equals(after),
+        nonzero: before.some((x) => x !== 0), pipe: L.pipe().length }));`);
+    assert.equal(r.code, 0, r.err);
+    const o = JSON.parse(r.out) as Record<string, number | boolean>;
+    assert.ok((o.dropped as number) >= 512 * 1024, `bytes given back: ${o.dropped}`);
+    assert.ok((o.rssAfter as number) <= (o.rssBefore as number) - 512,
+      `koffi's .bss resident: ${o.rssBefore} kB before, ${o.rssAfter} kB after`);
+    assert.equal(o.nonzero, true, 'the region holds data besides zeros');
+    assert.equal(o.same, true, 'every byte reads as before');
+    assert.equal(o.pipe, 2, 'koffi calls still work');
+  });
+});

@@ -1,7 +1,7 @@
 // runsv DIR — supervise one service (man runsv).
 import { writeSync } from 'node:fs';
 import path from 'node:path';
-import { defaultSignal } from '../sys/libc.js';
+import { defaultSignal, dropKoffiZeroPages } from '../sys/libc.js';
 import { why } from '../sys/errors.js';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
@@ -17,6 +17,7 @@ const say = (kind: string, text: string, err?: unknown): void => {
 };
 
 defaultSignal(10); // SIGUSR1 kills runsv, as it kills runit's; Node would open a debugger
+dropKoffiZeroPages();
 const dir = path.resolve(arg);
 const svc = new Service(dir, { label, report: say, onExit: () => process.exit(0) });
 try {

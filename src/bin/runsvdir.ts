@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { why } from '../sys/errors.js';
-import { defaultSignal, pageOutFiles } from '../sys/libc.js';
+import { defaultSignal, dropKoffiZeroPages, pageOutFiles } from '../sys/libc.js';
 import { afterCompact, compactSoon } from '../runsvdir/compact.js';
 import { HostLink } from '../runsvdir/link.js';
 import { setTitle, TitleLog } from '../runsvdir/proctitle.js';
@@ -54,6 +54,7 @@ afterCompact(pageOutFiles);
 process.on('SIGTERM', () => process.exit(0));
 // SIGUSR1 kills runit's runsvdir; Node's own handler would open a debugger port.
 defaultSignal(10);
+dropKoffiZeroPages();
 process.on('SIGHUP', () => {
   link.hup();
   process.exit(111);

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
 import { why } from '../sys/errors.js';
-import { defaultSignal, pageOutFiles, raiseNofile, setCloexec } from '../sys/libc.js';
+import { defaultSignal, dropKoffiZeroPages, pageOutFiles, raiseNofile, setCloexec } from '../sys/libc.js';
 import { afterCompact, compactSoon } from './compact.js';
 import { Lines, type Message } from './protocol.js';
 
@@ -168,6 +168,7 @@ export function host(args: string[]): void {
   defaultSignal(10); // SIGUSR1 kills it as it kills a runsv; Node would open a debugger
   try { raiseNofile(); } catch { /* keep the limit we have (Node raises it itself at start) */ }
   afterCompact(pageOutFiles);
+  dropKoffiZeroPages();
   process.on('uncaughtException', fault);
   process.on('unhandledRejection', fault);
   // TERM to the host is TERM to every runsv in it.

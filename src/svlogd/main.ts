@@ -2,6 +2,7 @@
 // stamp them, and write them to automatically rotated logs (man svlogd).
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import { dropKoffiZeroPages } from '../sys/libc.js';
 import { fatal, setProgram } from '../sys/say.js';
 import { now } from './clock.js';
 import { type Input, openInput } from './input.js';
@@ -16,6 +17,7 @@ const NL = Buffer.from('\n');
 
 export function main(argv: string[]): void {
   setProgram('svlogd');
+  dropKoffiZeroPages();
   const opt = parseOptions(argv.slice(2));
   const L = opt.linemax;
   // A line is held until its newline arrives, up to this many bytes; a longer
