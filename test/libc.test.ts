@@ -192,6 +192,50 @@ describe('libc.pageOutFiles', () => {
   });
 });
 
+describe('libc.pageOutFiles, later', () => {
+  it('gives the advice from an io_uring once the process sleeps; the ring goes with its holder', () => {
+    const children = path.join(root, 'build/src/sys/children.js');
+    const r = node(`
+      import fs from 'node:fs';
+      const C = await import(${JSON.stringify(children)});
+      const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+      const rss = () => {
+        let kb = 0, inNode = false;
+        for (const l of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+          if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) inNode = l.endsWith(process.execPath) || l.endsWith('/node');
+          else if (inNode && l.startsWith('Rss:')) kb += Number(l.split(/\\s+/)[1]);
+        }
+        return kb;
+      };
+      const rings = () => fs.readdirSync('/proc/self/fd').filter((f) => {
+        try { return fs.readlinkSync('/proc/self/fd/' + f).includes('io_uring'); } catch { return false; }
+      }).length;
+      const workers = () => fs.readdirSync('/proc/self/task')
+        .filter((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('iou-wrk')).length;
+      const before = rss();
+      let held = -1;
+      const n = L.pageOutFiles(2000, (fd) => { held = fd; return C.holdFor(fd, 4); });
+      const right = rss(), ringsHere = rings();
+      let after = right;
+      for (const end = Date.now() + 15000; Date.now() < end && after >= before / 2;) { await sleep(200); after = rss(); }
+      let left = workers();
+      for (const end = Date.now() + 15000; Date.now() < end && left > 0;) { await sleep(200); left = workers(); }
+      console.log(JSON.stringify({ n, held, before, right, after, ringsHere, left }));`);
+    assert.equal(r.code, 0, r.err);
+    const o = JSON.parse(r.out) as Record<string, number>;
+    if (o.held === -1) {
+      // io_uring unavailable here (disabled, seccomp): the advice was given at once
+      assert.ok(o.right < o.before / 2, `node's resident pages: ${o.before} kB before, ${o.right} kB after`);
+      return;
+    }
+    assert.ok(o.n! > 0, 'some mappings advised');
+    assert.ok(o.right! > o.before! / 2, `nothing given back yet: ${o.before} kB before, ${o.right} kB right after`);
+    assert.equal(o.ringsHere, 0, 'the ring is held elsewhere, not here');
+    assert.ok(o.after! < o.before! / 2, `given back later: ${o.before} kB before, ${o.after} kB after`);
+    assert.equal(o.left, 0, 'the ring\'s worker thread is gone once the holder is');
+  });
+});
+
 describe('libc.dropKoffiZeroPages', () => {
   it('gives back the zero pages of koffi\'s static data, and every byte reads the same', () => {
     const r = node(`

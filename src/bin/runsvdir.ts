@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { why } from '../sys/errors.js';
-import { defaultSignal, dropKoffiZeroPages, pageOutFiles } from '../sys/libc.js';
-import { afterCompact, compactSoon } from '../runsvdir/compact.js';
+import { defaultSignal, dropKoffiZeroPages } from '../sys/libc.js';
+import { compactSoon } from '../runsvdir/compact.js';
 import { HostLink } from '../runsvdir/link.js';
 import { setTitle, TitleLog } from '../runsvdir/proctitle.js';
 import { keyOf, scan, type Services } from '../runsvdir/scan.js';
@@ -50,7 +50,6 @@ const link = new HostLink({
   warn,
 });
 
-afterCompact(pageOutFiles);
 process.on('SIGTERM', () => process.exit(0));
 // SIGUSR1 kills runit's runsvdir; Node's own handler would open a debugger port.
 defaultSignal(10);

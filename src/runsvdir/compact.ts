@@ -2,9 +2,11 @@
 // services) is over. Both runsvdir processes live as long as the system and
 // sit idle nearly all that time; V8's own memory reducer would get there
 // too, only later. Then the pages of Node's code that start-up touched and
-// idle supervision does not need go back to the kernel (afterCompact).
+// idle supervision does not need go back to the kernel (trimNow).
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { holdFor } from '../sys/children.js';
+import { pageOutFiles } from '../sys/libc.js';
 
 // Every full collection also compacts the old generation (by default V8
 // leaves partly used pages as they are): at most one every few seconds here.
@@ -19,14 +21,21 @@ const SETTLE_AFTER_MS = 5500;
 const SETTLE_STEP_MS = 1000;
 const SETTLE_STEPS = 3;
 
+/** At most one burst's collections this often (a service restarting every few seconds). */
+const MIN_GAP_MS = 30000;
+
 let timer: NodeJS.Timeout | null = null;
 let round = 0;
-let trim: (() => void) | null = null;
+let lastRound = -Infinity;
 
-/** What to do after each collection: give back start-up's pages (libc.pageOutFiles). */
-export function afterCompact(fn: () => void): void {
-  trim = fn;
-}
+/**
+ * Once the last collection is over, the pages of Node's code go back to the
+ * kernel (libc.pageOutFiles), this long later: by then the process is
+ * asleep, and nothing of it runs to map them again. The kernel's ring that
+ * gives them back lives on in a `sleep` a few seconds more (children.holdFor).
+ */
+const PAGE_OUT_DELAY_MS = 250;
+const RING_HELD_S = 3;
 
 /**
  * A full collection, then `done(ok)`. V8's gc() where Node was started with
@@ -55,7 +64,9 @@ function collect(done: (ok: boolean) => void): void {
 }
 
 function trimNow(): void {
-  try { trim?.(); } catch { /* memory only */ }
+  try {
+    pageOutFiles(PAGE_OUT_DELAY_MS, (fd) => holdFor(fd, RING_HELD_S));
+  } catch { /* memory only */ }
 }
 
 function young(): number {
@@ -83,12 +94,16 @@ function settle(steps: number): void {
   });
 }
 
-/** Collect once nothing has called this for `quietMs`, and settle once the burst is past. */
+/**
+ * Collect once nothing has called this for `quietMs` (and the last burst's
+ * collections are MIN_GAP_MS past), and settle once the burst is past.
+ */
 export function compactSoon(quietMs = 1000): void {
   if (timer) clearTimeout(timer);
   round++;
-  later(quietMs, () => {
+  later(Math.max(quietMs, lastRound + MIN_GAP_MS - Date.now()), () => {
     const mine = round;
+    lastRound = Date.now();
     collect((ok) => {
       if (!ok || mine !== round) return; // the memory reducer will do it
       trimNow();

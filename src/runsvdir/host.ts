@@ -11,8 +11,8 @@ import net from 'node:net';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
 import { why } from '../sys/errors.js';
-import { defaultSignal, dropKoffiZeroPages, pageOutFiles, raiseNofile, setCloexec } from '../sys/libc.js';
-import { afterCompact, compactSoon } from './compact.js';
+import { defaultSignal, dropKoffiZeroPages, raiseNofile, setCloexec } from '../sys/libc.js';
+import { compactSoon } from './compact.js';
 import { Lines, type Message } from './protocol.js';
 
 interface Entry {
@@ -72,6 +72,7 @@ function start(e: Entry): void {
     newSession,
     report: (kind, text, err) => report(e, kind, text, err),
     onExit: () => ended(e, svc),
+    onSave: () => compactSoon(),
   });
   e.svc = svc;
   try {
@@ -167,8 +168,7 @@ export function host(args: string[]): void {
   newSession = args.includes('-P');
   defaultSignal(10); // SIGUSR1 kills it as it kills a runsv; Node would open a debugger
   try { raiseNofile(); } catch { /* keep the limit we have (Node raises it itself at start) */ }
-  afterCompact(pageOutFiles);
-  dropKoffiZeroPages();
+    dropKoffiZeroPages();
   process.on('uncaughtException', fault);
   process.on('unhandledRejection', fault);
   // TERM to the host is TERM to every runsv in it.

@@ -19,7 +19,8 @@ export interface ServiceOptions {
   report(kind: 'warning' | 'fatal', text: string, err?: unknown): void;
   /** The supervisor is done (told to exit and everything is down). */
   onExit(): void;
-
+  /** A status file was written (the runsvdir host tidies its memory once things are quiet). */
+  onSave?(): void;
 }
 
 const signalOf: Record<string, NodeJS.Signals> = {
@@ -80,6 +81,7 @@ class Proc {
       const [verb, ...rest] = what.split(' ');
       this.svc.opts.report('warning', `unable to ${verb} ${this.name}/${rest.join(' ')}`, e);
     });
+    this.svc.opts.onSave?.();
   }
 
   private changed(state: State, pid: number, keepTime = false): void {

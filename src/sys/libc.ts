@@ -47,6 +47,10 @@ const c = {
   waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
   madvise: lib.func('int madvise(uint64_t addr, uint64_t len, int advice)'),
   getpagesize: lib.func('int getpagesize(void)'),
+  syscall: lib.func('long syscall(long nr, ...)'),
+  mmap: lib.func('int64_t mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)'),
+  munmap: lib.func('int munmap(uint64_t addr, size_t len)'),
+  poke: lib.func('void *memcpy(uint64_t dst, const uint8_t *src, size_t n)'),
 };
 
 export class SysError extends Error {
@@ -339,6 +343,7 @@ export function reapOne(): { pid: number; status: number } | null {
   }
 }
 
+const MADV_RANDOM = 1;
 const MADV_DONTNEED = 4;
 const MADV_PAGEOUT = 21; // Linux 5.4
 
@@ -349,12 +354,28 @@ const MADV_PAGEOUT = 21; // Linux 5.4
  * back the pages this process alone maps, as the kernel would under memory
  * pressure; MADV_DONTNEED then unmaps those another process maps too (they
  * stay in the page cache, reclaimable). Whatever is touched again comes back
- * from the page cache or the file. Only mappings without a private copy of
- * any page (smaps `Anonymous: 0 kB`, so nothing relocated or patched) are
- * touched, so no byte the process sees can change. Returns how many mappings
- * were advised; never throws (an older kernel says EINVAL).
+ * from the page cache or the file (MADV_RANDOM: a page at a time, not its
+ * neighbours). Only mappings without a private copy of any page (smaps
+ * `Anonymous: 0 kB`, so nothing relocated or patched) are touched, so no byte
+ * the process sees can change.
+ *
+ * Done at once, the code that runs afterwards (back to the event loop) maps
+ * some 4 MB again, 64 KB at a time (the kernel maps a faulting page's
+ * neighbours too): so the advice is given `delayMs` later by the kernel, from
+ * an io_uring (a timeout linked to the madvise calls), while this process
+ * sleeps; it touches none of these pages to do so. Where io_uring cannot be
+ * used (old kernel, disabled, seccomp), at once. A later call replaces one
+ * still waiting.
+ *
+ * The kernel keeps a worker thread for the ring while it is open, which
+ * wakes every five seconds: `hold(fd)`, if given, keeps the ring's fd open
+ * somewhere else for a while (libc closes its own at once), so that the ring
+ * and its worker go away by themselves once the advice is given. Without it
+ * the ring stays until the next call. Returns how many mappings are advised;
+ * never throws.
  */
-export function pageOutFiles(): number {
+export function pageOutFiles(delayMs = 0, hold?: (fd: number) => boolean): number {
+  dropPending();
   let smaps: string;
   try { smaps = fs.readFileSync('/proc/self/smaps', 'latin1'); } catch { return 0; }
   const ranges: [bigint, bigint][] = [];
@@ -366,16 +387,108 @@ export function pageOutFiles(): number {
     const [a, b] = f[0]!.split('-').map((x) => BigInt('0x' + x));
     ranges.push([a!, b! - a!]);
   }
-  // Every page this very code touches after a mapping is advised comes back
-  // (with the kernel's fault-around, 64 KB at a time): the parsing is done
-  // first, and the largest mapping (the node binary's code) goes last.
+  // Every page this very code touches after a mapping is advised comes back:
+  // the parsing is done first, and the largest mapping (the node binary's
+  // code) goes last.
   ranges.sort((x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0));
-  let n = 0;
-  for (const [a, len] of ranges) {
-    c.madvise(a, len, MADV_PAGEOUT);
-    if (c.madvise(a, len, MADV_DONTNEED) === 0) n++;
+  for (const [a, len] of ranges) c.madvise(a, len, MADV_RANDOM);
+  const advice: [bigint, bigint, number][] = ranges.flatMap(([a, len]) =>
+    [[a, len, MADV_PAGEOUT], [a, len, MADV_DONTNEED]] as [bigint, bigint, number][]);
+  if (delayMs > 0 && adviseLater(advice, delayMs)) {
+    if (hold?.(pending!.fd)) {
+      for (const [addr, len] of pending!.maps) c.munmap(addr, len);
+      fs.closeSync(pending!.fd);
+      pending = null;
+    }
+    return ranges.length;
   }
+  let n = 0;
+  for (const [a, len, how] of advice) if (c.madvise(a, len, how) === 0 && how === MADV_DONTNEED) n++;
   return n;
+}
+
+// io_uring, from <linux/io_uring.h>: the same numbers on every architecture.
+const SYS_IO_URING_SETUP = 425;
+const SYS_IO_URING_ENTER = 426;
+const IORING_FEAT_SINGLE_MMAP = 1;
+const IORING_OFF_SQES = 0x10000000;
+const IORING_OP_TIMEOUT = 11;
+const IORING_OP_MADVISE = 25;
+const IOSQE_IO_HARDLINK = 1 << 3; // the next one runs even if this one fails
+const SQE = 64;
+const PROT_RW = 3;
+const MAP_SHARED_POPULATE = 0x01 | 0x8000;
+
+/** The ring of the advice waiting to be given: fd and its two mappings. */
+let pending: { fd: number; maps: [number, number][] } | null = null;
+
+function dropPending(): void {
+  if (!pending) return;
+  for (const [addr, len] of pending.maps) c.munmap(addr, len);
+  try { fs.closeSync(pending.fd); } catch { /* gone */ } // cancels what has not run
+  pending = null;
+}
+
+/**
+ * madvise(a, len, how) for each, in order, `delayMs` from now, by the kernel:
+ * a ring of its own holding a timeout hard-linked to the madvise operations.
+ * False if no ring could be set up (then nothing is scheduled).
+ */
+function adviseLater(advice: [bigint, bigint, number][], delayMs: number): boolean {
+  const n = advice.length + 1; // the timeout, then each madvise
+  let entries = 1;
+  while (entries < n + 1) entries *= 2; // + 1: a spare slot holds the timespec
+  if (entries > 4096) return false;
+  const params = Buffer.alloc(120); // struct io_uring_params
+  const fd = Number(c.syscall(SYS_IO_URING_SETUP, 'uint32_t', entries, 'uint8_t *', params));
+  if (fd < 0) return false;
+  const maps: [number, number][] = [];
+  pending = { fd, maps };
+  const u32 = (at: number) => params.readUInt32LE(at);
+  const sqEntries = u32(0), cqEntries = u32(4), features = u32(20);
+  const sqTail = u32(44), sqArray = u32(64), cqes = u32(100);
+  if (!(features & IORING_FEAT_SINGLE_MMAP) || sqEntries < n + 1) { dropPending(); return false; }
+  const ringLen = Math.max(sqArray + sqEntries * 4, cqes + cqEntries * 16);
+  const ring = Number(c.mmap(0, ringLen, PROT_RW, MAP_SHARED_POPULATE, fd, 0));
+  if (ring < 0) { dropPending(); return false; }
+  maps.push([ring, ringLen]);
+  const sqesLen = sqEntries * SQE;
+  const sqes = Number(c.mmap(0, sqesLen, PROT_RW, MAP_SHARED_POPULATE, fd, IORING_OFF_SQES));
+  if (sqes < 0) { dropPending(); return false; }
+  maps.push([sqes, sqesLen]);
+
+  const tsAt = sqes + (sqEntries - 1) * SQE; // the spare slot: struct __kernel_timespec
+  const ts = Buffer.alloc(16);
+  ts.writeBigInt64LE(BigInt(Math.floor(delayMs / 1000)), 0);
+  ts.writeBigInt64LE(BigInt((delayMs % 1000) * 1e6), 8);
+  c.poke(tsAt, ts, 16);
+  const sq = Buffer.alloc(n * SQE);
+  const at = (i: number) => i * SQE;
+  sq.writeUInt8(IORING_OP_TIMEOUT, at(0));
+  sq.writeInt32LE(-1, at(0) + 4); // no file
+  sq.writeBigUInt64LE(BigInt(tsAt), at(0) + 16); // addr: the timespec
+  sq.writeUInt32LE(1, at(0) + 24); // len: one timespec; off 0: a plain timer
+  advice.forEach(([a, len, how], k) => {
+    const o = at(k + 1);
+    sq.writeUInt8(IORING_OP_MADVISE, o);
+    sq.writeInt32LE(-1, o + 4);
+    sq.writeBigUInt64LE(a, o + 16); // addr
+    sq.writeUInt32LE(Number(len), o + 24); // len
+    sq.writeUInt32LE(how, o + 28); // fadvise_advice
+  });
+  for (let i = 0; i < n - 1; i++) sq.writeUInt8(IOSQE_IO_HARDLINK, at(i) + 1);
+  for (let i = 0; i < n; i++) sq.writeBigUInt64LE(BigInt(i + 1), at(i) + 32); // user_data
+  c.poke(sqes, sq, sq.length);
+  const index = Buffer.alloc(n * 4);
+  for (let i = 0; i < n; i++) index.writeUInt32LE(i, i * 4);
+  c.poke(ring + sqArray, index, index.length);
+  const tail = Buffer.alloc(4);
+  tail.writeUInt32LE(n, 0);
+  c.poke(ring + sqTail, tail, 4);
+  const sent = Number(c.syscall(SYS_IO_URING_ENTER, 'uint32_t', fd, 'uint32_t', n, 'uint32_t', 0,
+    'uint32_t', 0, 'void *', null, 'size_t', 0));
+  if (sent !== n) { dropPending(); return false; }
+  return true;
 }
 
 /**
