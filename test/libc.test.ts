@@ -236,6 +236,35 @@ describe('libc.pageOutFiles, later', () => {
   });
 });
 
+describe('libc.pageOutFiles, no holder', () => {
+  it('gives the advice at once when nothing holds the ring, and leaves no ring', () => {
+    const r = node(`
+      import fs from 'node:fs';
+      const rss = () => {
+        let kb = 0, inNode = false;
+        for (const l of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+          if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) inNode = l.endsWith(process.execPath) || l.endsWith('/node');
+          else if (inNode && l.startsWith('Rss:')) kb += Number(l.split(/\\s+/)[1]);
+        }
+        return kb;
+      };
+      const before = rss();
+      let asked = 0;
+      const n = L.pageOutFiles(60000, () => { asked++; return false; });
+      const after = rss();
+      const rings = fs.readdirSync('/proc/self/fd').filter((f) => {
+        try { return fs.readlinkSync('/proc/self/fd/' + f).includes('io_uring'); } catch { return false; }
+      }).length;
+      console.log(JSON.stringify({ n, asked, before, after, rings }));`);
+    assert.equal(r.code, 0, r.err);
+    const o = JSON.parse(r.out) as Record<string, number>;
+    assert.ok(o.n! > 0, 'some mappings advised');
+    assert.ok(o.after! < o.before! / 2, `node's resident pages: ${o.before} kB before, ${o.after} kB after`);
+    assert.equal(o.rings, 0, 'no ring left open');
+    assert.ok(o.asked! <= 1);
+  });
+});
+
 describe('libc.dropKoffiZeroPages', () => {
   it('gives back the zero pages of koffi\'s static data, and every byte reads the same', () => {
     const r = node(`

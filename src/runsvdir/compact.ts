@@ -35,7 +35,7 @@ let lastRound = -Infinity;
  * gives them back lives on in a `sleep` a few seconds more (children.holdFor).
  */
 const PAGE_OUT_DELAY_MS = 250;
-const RING_HELD_S = 3;
+const RING_HELD_S = 2;
 
 /**
  * A full collection, then `done(ok)`. V8's gc() where Node was started with

@@ -367,15 +367,14 @@ const MADV_PAGEOUT = 21; // Linux 5.4
  * used (old kernel, disabled, seccomp), at once. A later call replaces one
  * still waiting.
  *
- * The kernel keeps a worker thread for the ring while it is open, which
- * wakes every five seconds: `hold(fd)`, if given, keeps the ring's fd open
- * somewhere else for a while (libc closes its own at once), so that the ring
- * and its worker go away by themselves once the advice is given. Without it
- * the ring stays until the next call. Returns how many mappings are advised;
- * never throws.
+ * The kernel keeps a worker thread for a ring while it is open, which wakes
+ * every five seconds: `hold(fd)` must keep the ring's fd open somewhere else
+ * for a while (this process closes its own at once), so that the ring and its
+ * worker go away by themselves once the advice is given. Without a holder
+ * (none given, or it fails), at once too. Returns how many mappings are
+ * advised; never throws.
  */
 export function pageOutFiles(delayMs = 0, hold?: (fd: number) => boolean): number {
-  dropPending();
   let smaps: string;
   try { smaps = fs.readFileSync('/proc/self/smaps', 'latin1'); } catch { return 0; }
   const ranges: [bigint, bigint][] = [];
@@ -394,13 +393,11 @@ export function pageOutFiles(delayMs = 0, hold?: (fd: number) => boolean): numbe
   for (const [a, len] of ranges) c.madvise(a, len, MADV_RANDOM);
   const advice: [bigint, bigint, number][] = ranges.flatMap(([a, len]) =>
     [[a, len, MADV_PAGEOUT], [a, len, MADV_DONTNEED]] as [bigint, bigint, number][]);
-  if (delayMs > 0 && adviseLater(advice, delayMs)) {
-    if (hold?.(pending!.fd)) {
-      for (const [addr, len] of pending!.maps) c.munmap(addr, len);
-      fs.closeSync(pending!.fd);
-      pending = null;
-    }
-    return ranges.length;
+  const ring = delayMs > 0 && hold ? adviseLater(advice, delayMs) : null;
+  if (ring) {
+    let held = false;
+    try { held = hold!(ring.fd); } finally { closeRing(ring); } // not held: closing cancels it all
+    if (held) return ranges.length;
   }
   let n = 0;
   for (const [a, len, how] of advice) if (c.madvise(a, len, how) === 0 && how === MADV_DONTNEED) n++;
@@ -419,42 +416,41 @@ const SQE = 64;
 const PROT_RW = 3;
 const MAP_SHARED_POPULATE = 0x01 | 0x8000;
 
-/** The ring of the advice waiting to be given: fd and its two mappings. */
-let pending: { fd: number; maps: [number, number][] } | null = null;
+/** An io_uring: its fd and its mappings. */
+interface Ring { fd: number; maps: [number, number][] }
 
-function dropPending(): void {
-  if (!pending) return;
-  for (const [addr, len] of pending.maps) c.munmap(addr, len);
-  try { fs.closeSync(pending.fd); } catch { /* gone */ } // cancels what has not run
-  pending = null;
+/** Closed here: the ring ends (what has not run is cancelled) once no process has its fd open. */
+function closeRing(ring: Ring): void {
+  for (const [addr, len] of ring.maps) c.munmap(addr, len);
+  try { fs.closeSync(ring.fd); } catch { /* gone */ }
 }
 
 /**
  * madvise(a, len, how) for each, in order, `delayMs` from now, by the kernel:
  * a ring of its own holding a timeout hard-linked to the madvise operations.
- * False if no ring could be set up (then nothing is scheduled).
+ * Null if no ring could be set up (then nothing is scheduled).
  */
-function adviseLater(advice: [bigint, bigint, number][], delayMs: number): boolean {
+function adviseLater(advice: [bigint, bigint, number][], delayMs: number): Ring | null {
   const n = advice.length + 1; // the timeout, then each madvise
   let entries = 1;
   while (entries < n + 1) entries *= 2; // + 1: a spare slot holds the timespec
-  if (entries > 4096) return false;
+  if (entries > 4096) return null;
   const params = Buffer.alloc(120); // struct io_uring_params
   const fd = Number(c.syscall(SYS_IO_URING_SETUP, 'uint32_t', entries, 'uint8_t *', params));
-  if (fd < 0) return false;
+  if (fd < 0) return null;
   const maps: [number, number][] = [];
-  pending = { fd, maps };
+  const ring: Ring = { fd, maps };
   const u32 = (at: number) => params.readUInt32LE(at);
   const sqEntries = u32(0), cqEntries = u32(4), features = u32(20);
   const sqTail = u32(44), sqArray = u32(64), cqes = u32(100);
-  if (!(features & IORING_FEAT_SINGLE_MMAP) || sqEntries < n + 1) { dropPending(); return false; }
+  if (!(features & IORING_FEAT_SINGLE_MMAP) || sqEntries < n + 1) { closeRing(ring); return null; }
   const ringLen = Math.max(sqArray + sqEntries * 4, cqes + cqEntries * 16);
-  const ring = Number(c.mmap(0, ringLen, PROT_RW, MAP_SHARED_POPULATE, fd, 0));
-  if (ring < 0) { dropPending(); return false; }
-  maps.push([ring, ringLen]);
+  const rings = Number(c.mmap(0, ringLen, PROT_RW, MAP_SHARED_POPULATE, fd, 0)); // SQ and CQ
+  if (rings < 0) { closeRing(ring); return null; }
+  maps.push([rings, ringLen]);
   const sqesLen = sqEntries * SQE;
   const sqes = Number(c.mmap(0, sqesLen, PROT_RW, MAP_SHARED_POPULATE, fd, IORING_OFF_SQES));
-  if (sqes < 0) { dropPending(); return false; }
+  if (sqes < 0) { closeRing(ring); return null; }
   maps.push([sqes, sqesLen]);
 
   const tsAt = sqes + (sqEntries - 1) * SQE; // the spare slot: struct __kernel_timespec
@@ -481,14 +477,14 @@ function adviseLater(advice: [bigint, bigint, number][], delayMs: number): boole
   c.poke(sqes, sq, sq.length);
   const index = Buffer.alloc(n * 4);
   for (let i = 0; i < n; i++) index.writeUInt32LE(i, i * 4);
-  c.poke(ring + sqArray, index, index.length);
+  c.poke(rings + sqArray, index, index.length);
   const tail = Buffer.alloc(4);
   tail.writeUInt32LE(n, 0);
-  c.poke(ring + sqTail, tail, 4);
+  c.poke(rings + sqTail, tail, 4);
   const sent = Number(c.syscall(SYS_IO_URING_ENTER, 'uint32_t', fd, 'uint32_t', n, 'uint32_t', 0,
     'uint32_t', 0, 'void *', null, 'size_t', 0));
-  if (sent !== n) { dropPending(); return false; }
-  return true;
+  if (sent !== n) { closeRing(ring); return null; }
+  return ring;
 }
 
 /**
