@@ -4,16 +4,21 @@
 // processes outlive runit's runsvdir.
 import fs from 'node:fs';
 import path from 'node:path';
-import v8 from 'node:v8';
 import { why } from '../sys/errors.js';
-import { defaultSignal, dropKoffiZeroPages } from '../sys/libc.js';
+import { defaultSignal, dropKoffiZeroPages, execve } from '../sys/libc.js';
 import { compactSoon } from '../runsvdir/compact.js';
-import { HostLink } from '../runsvdir/link.js';
+import { HostLink, NODE_FLAGS } from '../runsvdir/link.js';
 import { setTitle, TitleLog } from '../runsvdir/proctitle.js';
 import { keyOf, scan, type Services } from '../runsvdir/scan.js';
 
-// Idle is idle: no collections on a timer (compact.ts collects after each scan that changed something).
-v8.setFlagsFromString('--no-memory-reducer');
+// runsvdir is started by its #! line, as plain `node`: it starts Node again
+// in its own place (same pid, same fds) with the flags the host runs with
+// (link.ts NODE_FLAGS); V8 reads some of them at start-up only.
+if (!process.execArgv.includes('--no-memory-reducer')) {
+  try {
+    execve(process.execPath, [process.argv0, ...NODE_FLAGS, process.argv[1]!, ...process.argv.slice(2)], process.env);
+  } catch { /* runs on as it is */ }
+}
 
 const args = process.argv.slice(2);
 const newSession = args[0] === '-P';

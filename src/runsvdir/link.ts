@@ -12,6 +12,22 @@ import { sleepSync } from '../sys/sleep.js';
 import { encode, type Message } from './protocol.js';
 import type { Services } from './scan.js';
 
+/** How both runsvdir processes run Node. */
+export const NODE_FLAGS = [
+  // A smaller young generation: they allocate little and often.
+  '--max-semi-space-size=1',
+  // No collections on a timer once idle (V8's memory reducer, which collects
+  // again 8 s after a collection): compact.ts collects after each burst of
+  // work. Only a flag given at start-up turns it off.
+  '--no-memory-reducer',
+  // gc() for compact.ts without the cost of a second context.
+  '--expose-gc',
+  // Collections and compilation on the main thread, one helper thread: V8's
+  // helpers each keep an allocation arena (~0.6 MB in all) for a heap of a few MB.
+  '--single-threaded',
+  '--v8-pool-size=1',
+];
+
 /** The host's end of the channel (host.ts CHANNEL). */
 const CHANNEL = 3;
 /** Room for a whole scan of 1000 services in one write. */
@@ -122,16 +138,7 @@ export class HostLink {
     }
     this.lastSpawn = Date.now();
     const args = [
-      // A smaller young generation: the host allocates little and often.
-      '--max-semi-space-size=1',
-      // No collections on a timer once idle: compact.ts collects after each burst of work.
-      '--no-memory-reducer',
-      // gc() for compact.ts without the cost of a second context.
-      '--expose-gc',
-      // Collections and compilation on the main thread, one helper thread: V8's
-      // helpers each keep an allocation arena (~0.6 MB in all) for a heap of a few MB.
-      '--single-threaded',
-      '--v8-pool-size=1',
+      ...NODE_FLAGS,
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
     ];
