@@ -364,8 +364,7 @@ const MADV_PAGEOUT = 21; // Linux 5.4
  * neighbours too): so the advice is given `delayMs` later by the kernel, from
  * an io_uring (a timeout linked to the madvise calls), while this process
  * sleeps; it touches none of these pages to do so. Where io_uring cannot be
- * used (old kernel, disabled, seccomp), at once. A later call replaces one
- * still waiting.
+ * used (old kernel, disabled, seccomp), at once.
  *
  * The kernel keeps a worker thread for a ring while it is open, which wakes
  * every five seconds: `hold(fd)` must keep the ring's fd open somewhere else
