@@ -105,7 +105,7 @@ export function compactSoon(quietMs = 1000): void {
     const mine = round;
     lastRound = Date.now();
     collect((ok) => {
-      if (!ok || mine !== round) return; // the memory reducer will do it
+      if (!ok || mine !== round) return; // the next burst's round will do it
       trimNow();
       later(SETTLE_AFTER_MS, () => settle(SETTLE_STEPS));
     });

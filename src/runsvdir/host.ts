@@ -168,7 +168,7 @@ export function host(args: string[]): void {
   newSession = args.includes('-P');
   defaultSignal(10); // SIGUSR1 kills it as it kills a runsv; Node would open a debugger
   try { raiseNofile(); } catch { /* keep the limit we have (Node raises it itself at start) */ }
-    dropKoffiZeroPages();
+  dropKoffiZeroPages();
   process.on('uncaughtException', fault);
   process.on('unhandledRejection', fault);
   // TERM to the host is TERM to every runsv in it.
