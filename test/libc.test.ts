@@ -166,18 +166,28 @@ describe('libc.spawn and sys/children', () => {
   });
 });
 
+/**
+ * For a node() body (fs imported): rss(), the kB of the node binary's pages
+ * this process has resident, and rings(), how many io_uring fds it holds.
+ */
+const PAGES = `
+  const rss = () => {
+    let kb = 0, inNode = false;
+    for (const l of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+      if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) inNode = l.endsWith(process.execPath) || l.endsWith('/node');
+      else if (inNode && l.startsWith('Rss:')) kb += Number(l.split(/\\s+/)[1]);
+    }
+    return kb;
+  };
+  const rings = () => fs.readdirSync('/proc/self/fd').filter((f) => {
+    try { return fs.readlinkSync('/proc/self/fd/' + f).includes('io_uring'); } catch { return false; }
+  }).length;`;
+
 describe('libc.pageOutFiles', () => {
   it('lets go of the node binary\'s pages, and the process runs on unchanged', () => {
     const r = node(`
       import fs from 'node:fs';
-      const rss = () => {
-        let kb = 0, inNode = false;
-        for (const l of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
-          if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) inNode = l.endsWith(process.execPath) || l.endsWith('/node');
-          else if (inNode && l.startsWith('Rss:')) kb += Number(l.split(/\\s+/)[1]);
-        }
-        return kb;
-      };
+      ${PAGES}
       const work = () => JSON.stringify([...Array(2000).keys()].map((i) => ({ i, s: String(i).padStart(8, '0') }))).length;
       const before = rss(), w1 = work();
       const n = L.pageOutFiles();
@@ -194,22 +204,11 @@ describe('libc.pageOutFiles', () => {
 
 describe('libc.pageOutFiles, later', () => {
   it('gives the advice from an io_uring once the process sleeps; the ring goes with its holder', () => {
-    const children = path.join(root, 'build/src/sys/children.js');
     const r = node(`
       import fs from 'node:fs';
-      const C = await import(${JSON.stringify(children)});
+      const C = await import(${JSON.stringify(childrenJs)});
+      ${PAGES}
       const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
-      const rss = () => {
-        let kb = 0, inNode = false;
-        for (const l of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
-          if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) inNode = l.endsWith(process.execPath) || l.endsWith('/node');
-          else if (inNode && l.startsWith('Rss:')) kb += Number(l.split(/\\s+/)[1]);
-        }
-        return kb;
-      };
-      const rings = () => fs.readdirSync('/proc/self/fd').filter((f) => {
-        try { return fs.readlinkSync('/proc/self/fd/' + f).includes('io_uring'); } catch { return false; }
-      }).length;
       const workers = () => fs.readdirSync('/proc/self/task')
         .filter((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('iou-wrk')).length;
       const before = rss();
@@ -240,22 +239,12 @@ describe('libc.pageOutFiles, no holder', () => {
   it('gives the advice at once when nothing holds the ring, and leaves no ring', () => {
     const r = node(`
       import fs from 'node:fs';
-      const rss = () => {
-        let kb = 0, inNode = false;
-        for (const l of fs.readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
-          if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) inNode = l.endsWith(process.execPath) || l.endsWith('/node');
-          else if (inNode && l.startsWith('Rss:')) kb += Number(l.split(/\\s+/)[1]);
-        }
-        return kb;
-      };
+      ${PAGES}
       const before = rss();
       let asked = 0;
       const n = L.pageOutFiles(60000, () => { asked++; return false; });
       const after = rss();
-      const rings = fs.readdirSync('/proc/self/fd').filter((f) => {
-        try { return fs.readlinkSync('/proc/self/fd/' + f).includes('io_uring'); } catch { return false; }
-      }).length;
-      console.log(JSON.stringify({ n, asked, before, after, rings }));`);
+      console.log(JSON.stringify({ n, asked, before, after, rings: rings() }));`);
     assert.equal(r.code, 0, r.err);
     const o = JSON.parse(r.out) as Record<string, number>;
     assert.ok(o.n! > 0, 'some mappings advised');
