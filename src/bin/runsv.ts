@@ -1,7 +1,8 @@
 // runsv DIR — supervise one service (man runsv).
 import { writeSync } from 'node:fs';
 import path from 'node:path';
-import { defaultSignal, dropKoffiZeroPages } from '../sys/libc.js';
+import { dropKoffiZeroPages } from '../memory/zeropages.js';
+import { defaultSignal } from '../sys/libc.js';
 import { why } from '../sys/errors.js';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';

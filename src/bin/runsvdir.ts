@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { why } from '../sys/errors.js';
-import { defaultSignal, dropKoffiZeroPages, execve } from '../sys/libc.js';
+import { dropKoffiZeroPages } from '../memory/zeropages.js';
+import { defaultSignal, execve } from '../sys/libc.js';
 import { compactSoon } from '../runsvdir/compact.js';
 import { HostLink, NODE_FLAGS } from '../runsvdir/link.js';
 import { setTitle, TitleLog } from '../runsvdir/proctitle.js';

@@ -6,7 +6,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { holdFor } from '../sys/children.js';
-import { pageOutFiles } from '../sys/libc.js';
+import { pageOutFiles } from '../memory/pageout.js';
 
 // Every full collection also compacts the old generation (by default V8
 // leaves partly used pages as they are): at most one every few seconds here.
@@ -30,7 +30,7 @@ let lastRound = -Infinity;
 
 /**
  * Once the last collection is over, the pages of Node's code go back to the
- * kernel (libc.pageOutFiles), this long later: by then the process is
+ * kernel (memory/pageout.ts), this long later: by then the process is
  * asleep, and nothing of it runs to map them again. The kernel's ring that
  * gives them back lives on in a `sleep` a few seconds more (children.holdFor).
  */

@@ -11,7 +11,8 @@ import net from 'node:net';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
 import { why } from '../sys/errors.js';
-import { defaultSignal, dropKoffiZeroPages, raiseNofile, setCloexec } from '../sys/libc.js';
+import { dropKoffiZeroPages } from '../memory/zeropages.js';
+import { defaultSignal, raiseNofile, setCloexec } from '../sys/libc.js';
 import { compactSoon } from './compact.js';
 import { Lines, type Message } from './protocol.js';
 

@@ -2,7 +2,7 @@
 // stamp them, and write them to automatically rotated logs (man svlogd).
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import { dropKoffiZeroPages } from '../sys/libc.js';
+import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { fatal, setProgram } from '../sys/say.js';
 import { now } from './clock.js';
 import { type Input, openInput } from './input.js';

@@ -5,7 +5,6 @@
 // so callers can report "unable to X: why" in runit's words.
 import koffi from './koffi.js';
 import type { IKoffiCType } from 'koffi';
-import fs from 'node:fs';
 import os from 'node:os';
 import { errnoText } from './errors.js';
 
@@ -343,192 +342,40 @@ export function reapOne(): { pid: number; status: number } | null {
   }
 }
 
-const MADV_RANDOM = 1;
-const MADV_DONTNEED = 4;
-const MADV_PAGEOUT = 21; // Linux 5.4
-
-/**
- * Let go of the pages of read-only file mappings (the node binary's code and
- * read-only data, libraries) once start-up is over: start-up touches some
- * 35 MB of Node that idle supervision never runs again. MADV_PAGEOUT gives
- * back the pages this process alone maps, as the kernel would under memory
- * pressure; MADV_DONTNEED then unmaps those another process maps too (they
- * stay in the page cache, reclaimable). Whatever is touched again comes back
- * from the page cache or the file (MADV_RANDOM: a page at a time, not its
- * neighbours). Only mappings without a private copy of any page (smaps
- * `Anonymous: 0 kB`, so nothing relocated or patched) are touched, so no byte
- * the process sees can change.
- *
- * Done at once, the code that runs afterwards (back to the event loop) maps
- * some 4 MB again, 64 KB at a time (the kernel maps a faulting page's
- * neighbours too): so the advice is given `delayMs` later by the kernel, from
- * an io_uring (a timeout linked to the madvise calls), while this process
- * sleeps; it touches none of these pages to do so. Where io_uring cannot be
- * used (old kernel, disabled, seccomp), at once.
- *
- * The kernel keeps a worker thread for a ring while it is open, which wakes
- * every five seconds: `hold(fd)` must keep the ring's fd open somewhere else
- * for a while (this process closes its own at once), so that the ring and its
- * worker go away by themselves once the advice is given. Without a holder
- * (none given, or it fails), at once too. Returns how many mappings are
- * advised; never throws.
- */
-export function pageOutFiles(delayMs = 0, hold?: (fd: number) => boolean): number {
-  let smaps: string;
-  try { smaps = fs.readFileSync('/proc/self/smaps', 'latin1'); } catch { return 0; }
-  const ranges: [bigint, bigint][] = [];
-  for (const block of smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
-    // start-end perms offset dev inode path, then the counters
-    const f = block.slice(0, block.indexOf('\n')).split(/\s+/);
-    if (f.length < 6 || f[4] === '0' || !f[5]!.startsWith('/') || !/^r-.p$/.test(f[1]!)) continue;
-    if (!/^Anonymous:\s+0 kB$/m.test(block)) continue;
-    const [a, b] = f[0]!.split('-').map((x) => BigInt('0x' + x));
-    ranges.push([a!, b! - a!]);
-  }
-  // Every page this very code touches after a mapping is advised comes back:
-  // the parsing is done first, and the largest mapping (the node binary's
-  // code) goes last.
-  ranges.sort((x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0));
-  for (const [a, len] of ranges) c.madvise(a, len, MADV_RANDOM);
-  const advice: [bigint, bigint, number][] = ranges.flatMap(([a, len]) =>
-    [[a, len, MADV_PAGEOUT], [a, len, MADV_DONTNEED]] as [bigint, bigint, number][]);
-  const ring = delayMs > 0 && hold ? adviseLater(advice, delayMs) : null;
-  if (ring) {
-    let held = false;
-    try { held = hold!(ring.fd); } finally { closeRing(ring); } // not held: closing cancels it all
-    if (held) return ranges.length;
-  }
-  let n = 0;
-  for (const [a, len, how] of advice) if (c.madvise(a, len, how) === 0 && how === MADV_DONTNEED) n++;
-  return n;
+/** madvise(2). */
+export function madvise(addr: bigint, len: bigint, advice: number): void {
+  check('madvise', c.madvise(addr, len, advice));
 }
 
-// io_uring, from <linux/io_uring.h>: the same numbers on every architecture.
+export function getpagesize(): number {
+  return c.getpagesize();
+}
+
+/** mmap(2) of `fd` at `offset`, anywhere: the address. */
+export function mmap(len: number, prot: number, flags: number, fd: number, offset: number): number {
+  return check('mmap', Number(c.mmap(0, len, prot, flags, fd, offset)));
+}
+
+export function munmap(addr: number, len: number): void {
+  check('munmap', c.munmap(addr, len));
+}
+
+/** memcpy(3) of `bytes` to an address (a mapping Node has no Buffer for). */
+export function poke(addr: number, bytes: Buffer): void {
+  c.poke(addr, bytes, bytes.length);
+}
+
+// io_uring's system calls (glibc has no wrappers): the same numbers on every architecture.
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
-const IORING_FEAT_SINGLE_MMAP = 1;
-const IORING_OFF_SQES = 0x10000000;
-const IORING_OP_TIMEOUT = 11;
-const IORING_OP_MADVISE = 25;
-const IOSQE_IO_HARDLINK = 1 << 3; // the next one runs even if this one fails
-const SQE = 64;
-const PROT_RW = 3;
-const MAP_SHARED_POPULATE = 0x01 | 0x8000;
 
-/** An io_uring: its fd and its mappings. */
-interface Ring { fd: number; maps: [number, number][] }
-
-/** Closed here: the ring ends (what has not run is cancelled) once no process has its fd open. */
-function closeRing(ring: Ring): void {
-  for (const [addr, len] of ring.maps) c.munmap(addr, len);
-  try { fs.closeSync(ring.fd); } catch { /* gone */ }
+/** io_uring_setup(2): the ring's fd; `params` is its struct io_uring_params (120 bytes), filled in. */
+export function ioUringSetup(entries: number, params: Buffer): number {
+  return check('io_uring_setup', Number(c.syscall(SYS_IO_URING_SETUP, 'uint32_t', entries, 'uint8_t *', params)));
 }
 
-/**
- * madvise(a, len, how) for each, in order, `delayMs` from now, by the kernel:
- * a ring of its own holding a timeout hard-linked to the madvise operations.
- * Null if no ring could be set up (then nothing is scheduled).
- */
-function adviseLater(advice: [bigint, bigint, number][], delayMs: number): Ring | null {
-  const n = advice.length + 1; // the timeout, then each madvise
-  let entries = 1;
-  while (entries < n + 1) entries *= 2; // + 1: a spare slot holds the timespec
-  if (entries > 4096) return null;
-  const params = Buffer.alloc(120); // struct io_uring_params
-  const fd = Number(c.syscall(SYS_IO_URING_SETUP, 'uint32_t', entries, 'uint8_t *', params));
-  if (fd < 0) return null;
-  const maps: [number, number][] = [];
-  const ring: Ring = { fd, maps };
-  const u32 = (at: number) => params.readUInt32LE(at);
-  const sqEntries = u32(0), cqEntries = u32(4), features = u32(20);
-  const sqTail = u32(44), sqArray = u32(64), cqes = u32(100);
-  if (!(features & IORING_FEAT_SINGLE_MMAP) || sqEntries < n + 1) { closeRing(ring); return null; }
-  const ringLen = Math.max(sqArray + sqEntries * 4, cqes + cqEntries * 16);
-  const rings = Number(c.mmap(0, ringLen, PROT_RW, MAP_SHARED_POPULATE, fd, 0)); // SQ and CQ
-  if (rings < 0) { closeRing(ring); return null; }
-  maps.push([rings, ringLen]);
-  const sqesLen = sqEntries * SQE;
-  const sqes = Number(c.mmap(0, sqesLen, PROT_RW, MAP_SHARED_POPULATE, fd, IORING_OFF_SQES));
-  if (sqes < 0) { closeRing(ring); return null; }
-  maps.push([sqes, sqesLen]);
-
-  const tsAt = sqes + (sqEntries - 1) * SQE; // the spare slot: struct __kernel_timespec
-  const ts = Buffer.alloc(16);
-  ts.writeBigInt64LE(BigInt(Math.floor(delayMs / 1000)), 0);
-  ts.writeBigInt64LE(BigInt((delayMs % 1000) * 1e6), 8);
-  c.poke(tsAt, ts, 16);
-  const sq = Buffer.alloc(n * SQE);
-  const at = (i: number) => i * SQE;
-  sq.writeUInt8(IORING_OP_TIMEOUT, at(0));
-  sq.writeInt32LE(-1, at(0) + 4); // no file
-  sq.writeBigUInt64LE(BigInt(tsAt), at(0) + 16); // addr: the timespec
-  sq.writeUInt32LE(1, at(0) + 24); // len: one timespec; off 0: a plain timer
-  advice.forEach(([a, len, how], k) => {
-    const o = at(k + 1);
-    sq.writeUInt8(IORING_OP_MADVISE, o);
-    sq.writeInt32LE(-1, o + 4);
-    sq.writeBigUInt64LE(a, o + 16); // addr
-    sq.writeUInt32LE(Number(len), o + 24); // len
-    sq.writeUInt32LE(how, o + 28); // fadvise_advice
-  });
-  for (let i = 0; i < n - 1; i++) sq.writeUInt8(IOSQE_IO_HARDLINK, at(i) + 1);
-  for (let i = 0; i < n; i++) sq.writeBigUInt64LE(BigInt(i + 1), at(i) + 32); // user_data
-  c.poke(sqes, sq, sq.length);
-  const index = Buffer.alloc(n * 4);
-  for (let i = 0; i < n; i++) index.writeUInt32LE(i, i * 4);
-  c.poke(rings + sqArray, index, index.length);
-  const tail = Buffer.alloc(4);
-  tail.writeUInt32LE(n, 0);
-  c.poke(rings + sqTail, tail, 4);
-  const sent = Number(c.syscall(SYS_IO_URING_ENTER, 'uint32_t', fd, 'uint32_t', n, 'uint32_t', 0,
-    'uint32_t', 0, 'void *', null, 'size_t', 0));
-  if (sent !== n) { closeRing(ring); return null; }
-  return ring;
-}
-
-/**
- * Give back the pages of koffi's zero-initialised static data (its .bss,
- * ~760 KB: a table of callback trampolines) that loading koffi wrote zeros
- * to: 0.66 MB per process that would otherwise stay resident while holding
- * nothing. A page is let go (MADV_DONTNEED) only if every byte of it is zero,
- * and a private anonymous page that is let go reads back as zeros, so no byte
- * the process sees changes. koffi writes this table again only when a
- * JavaScript callback is registered, which we never do, and only on this
- * thread. Returns how many bytes were given back; never throws.
- */
-export function dropKoffiZeroPages(): number {
-  let maps: string[];
-  try { maps = fs.readFileSync('/proc/self/maps', 'latin1').split('\n'); } catch { return 0; }
-  let i = -1;
-  for (let j = 0; j < maps.length; j++) if (maps[j]!.endsWith('/koffi.node')) i = j;
-  // The .bss is the anonymous mapping the loader placed right after the
-  // library's last file mapping.
-  const range = (line: string | undefined): [bigint, bigint] | null => {
-    const f = line?.split(/\s+/);
-    if (!f || f.length < 5) return null;
-    const [a, b] = f[0]!.split('-').map((x) => BigInt('0x' + x));
-    return [a!, b!];
-  };
-  const lib = range(maps[i]);
-  const bss = range(maps[i + 1]);
-  const f = maps[i + 1]?.split(/\s+/);
-  if (!lib || !bss || bss[0] !== lib[1] || f![1] !== 'rw-p' || f![4] !== '0' || f![5]) return 0;
-  const len = Number(bss[1] - bss[0]);
-  if (len > 4 << 20) return 0;
-  const data = Buffer.alloc(len);
-  try {
-    const fd = fs.openSync('/proc/self/mem', 'r');
-    try { fs.readSync(fd, data, 0, len, bss[0]); } finally { fs.closeSync(fd); }
-  } catch { return 0; }
-  const PAGE = c.getpagesize() as number;
-  const zero = Buffer.alloc(PAGE);
-  let dropped = 0;
-  for (let p = 0; p < len;) {
-    if (data.compare(zero, 0, PAGE, p, p + PAGE) !== 0) { p += PAGE; continue; }
-    let q = p + PAGE;
-    while (q < len && data.compare(zero, 0, PAGE, q, q + PAGE) === 0) q += PAGE;
-    if (c.madvise(bss[0] + BigInt(p), BigInt(q - p), MADV_DONTNEED) === 0) dropped += q - p;
-    p = q;
-  }
-  return dropped;
+/** io_uring_enter(2) without a signal mask: how many entries were submitted. */
+export function ioUringEnter(fd: number, toSubmit: number, minComplete: number, flags: number): number {
+  return check('io_uring_enter', Number(c.syscall(SYS_IO_URING_ENTER, 'uint32_t', fd, 'uint32_t', toSubmit,
+    'uint32_t', minComplete, 'uint32_t', flags, 'void *', null, 'size_t', 0)));
 }
