@@ -1,0 +1,2 @@
+// The version runit and runit-init name.
+export const VERSION = 'runit-ts 0.1.0';
