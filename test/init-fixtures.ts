@@ -118,17 +118,31 @@ export async function started(b: Boot): Promise<number> {
 /** Wait for process 1's end; then nothing of its namespace may be left. Returns unshare's exit code. */
 export async function ended(b: Boot): Promise<number | null> {
   const code = await b.exited;
+  const by = ticksNow();
   const ns = b.ns();
-  if (ns) await until(`namespace ${ns} empty`, () => inNamespace(ns).length === 0);
+  if (ns) await until(`namespace ${ns} empty`, () => inNamespace(ns, by).length === 0);
   return code;
 }
 
-/** Every pid of this machine in `pid`'s PID namespace (from here), given the namespace's id. */
-export function inNamespace(ns: string): number[] {
+/** Clock ticks since boot (the unit of /proc/PID/stat's start time). */
+function ticksNow(): number {
+  return Math.ceil(parseFloat(fs.readFileSync('/proc/uptime', 'utf8')) * 100) + 1;
+}
+
+/**
+ * Every pid of this machine in the PID namespace `ns` (its id, from here);
+ * with `startedBy`, only those started by then (in clock ticks since boot):
+ * a namespace's id is used again for a new one once it is gone.
+ */
+export function inNamespace(ns: string, startedBy = Infinity): number[] {
   const out: number[] = [];
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
-    try { if (fs.readlinkSync(`/proc/${e}/ns/pid`) === ns) out.push(Number(e)); } catch { /* gone */ }
+    try {
+      if (fs.readlinkSync(`/proc/${e}/ns/pid`) !== ns) continue;
+      const start = Number(fs.readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19]);
+      if (start <= startedBy) out.push(Number(e));
+    } catch { /* gone */ }
   }
   return out;
 }

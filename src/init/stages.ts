@@ -26,6 +26,15 @@ export interface Options {
 
 type Stage = 0 | 1 | 2; // index into STAGE: /etc/runit/1, 2, 3
 
+interface Requests {
+  /** CONT: shut down if stopit is executable by its owner. */
+  cont: boolean;
+  /** INT: run ctrlaltdel if it is executable by its owner. */
+  ctrlAltDel: boolean;
+  /** PWR, or TERM in a container: shut down. */
+  shutdown: boolean;
+}
+
 export class Runit {
   private st: Stage = 0;
   /** The running stage's pid, 0 while none runs. */
@@ -36,16 +45,21 @@ export class Runit {
   private restartTimer: NodeJS.Timeout | null = null;
   private stage1Failed = false;
   private stage3Failed = false;
+  /** Signals received and not yet taken. */
+  private readonly requests: Requests = { cont: false, ctrlAltDel: false, shutdown: false };
+  private woken = false;
+  private inCtrlAltDel = false;
 
   constructor(private readonly opts: Options) {}
 
   boot(): void {
-    for (const [sig, on] of [
-      ['SIGCONT', () => this.cont()],
-      ['SIGINT', () => this.ctrlAltDel()],
-      ['SIGPWR', () => this.signalled(() => this.stopStage2())],
-    ] as [NodeJS.Signals, () => void][]) process.on(sig, on);
-    if (this.opts.container) process.on('SIGTERM', () => this.signalled(() => this.stopStage2()));
+    const on = (sig: NodeJS.Signals, flag: keyof Requests): void => {
+      process.on(sig, () => { this.requests[flag] = true; this.wake(); });
+    };
+    on('SIGCONT', 'cont');
+    on('SIGINT', 'ctrlAltDel');
+    on('SIGPWR', 'shutdown');
+    if (this.opts.container) on('SIGTERM', 'shutdown');
     this.enter(0);
   }
 
@@ -126,37 +140,55 @@ export class Runit {
     setInterval(() => { /* only held */ }, 2 ** 30);
   }
 
-  /** Signals are taken in stage 2 only (runit's rule), else warned about and dropped. */
-  private signalled(act: () => void): void {
-    if (this.st !== 1) { warning('signals only work in stage 2.'); return; }
-    act();
-  }
-
-  private cont(): void {
-    this.signalled(() => {
-      if (!ownerExecutable(STOPIT)) return;
-      try { fs.chmodSync(STOPIT, 0); } catch { /* runit does not check */ }
-      this.stopStage2();
-    });
-  }
-
-  private ctrlAltDel(): void {
-    this.signalled(() => {
-      if (!ownerExecutable(CTRLALTDEL)) return;
-      info('ctrl-alt-del request...');
-      info(`enter stage: ${CTRLALTDEL}`);
-      const done = (crashed: boolean): void => {
-        if (crashed) warning(`child crashed: ${CTRLALTDEL}`);
-        info(`leave stage: ${CTRLALTDEL}`);
-        this.cont();
-      };
-      try {
-        start(CTRLALTDEL, [CTRLALTDEL], { cwd: '/' }, (code) => done(code === null));
-      } catch (e) {
-        fatal(`unable to start child: ${CTRLALTDEL}`, e);
-        done(false);
+  /**
+   * Signals that came together are taken together, as runit takes what it
+   * found on waking: in stage 2 only (runit's rule), else one warning and
+   * they are dropped. Not while ctrlaltdel runs (runit waits for it).
+   */
+  private wake(): void {
+    if (this.woken || this.inCtrlAltDel) return;
+    this.woken = true;
+    setImmediate(() => {
+      this.woken = false;
+      const r = this.requests;
+      if (!r.cont && !r.ctrlAltDel && !r.shutdown) return;
+      if (this.st !== 1) {
+        warning('signals only work in stage 2.');
+        r.cont = r.ctrlAltDel = r.shutdown = false;
+        return;
       }
+      if (r.ctrlAltDel && ownerExecutable(CTRLALTDEL)) {
+        r.ctrlAltDel = false;
+        this.ctrlAltDel();
+        return;
+      }
+      const stop = r.shutdown || (r.cont && ownerExecutable(STOPIT));
+      if (r.cont && stop && !r.shutdown) {
+        try { fs.chmodSync(STOPIT, 0); } catch { /* runit does not check */ }
+      }
+      r.cont = r.ctrlAltDel = r.shutdown = false;
+      if (stop) this.stopStage2();
     });
+  }
+
+  /** ctrl-alt-del: /etc/runit/ctrlaltdel runs, is waited for, then CONT is taken as sent. */
+  private ctrlAltDel(): void {
+    this.inCtrlAltDel = true;
+    info('ctrl-alt-del request...');
+    info(`enter stage: ${CTRLALTDEL}`);
+    const done = (crashed: boolean): void => {
+      if (crashed) warning(`child crashed: ${CTRLALTDEL}`);
+      info(`leave stage: ${CTRLALTDEL}`);
+      this.inCtrlAltDel = false;
+      this.requests.cont = true;
+      this.wake();
+    };
+    try {
+      start(CTRLALTDEL, [CTRLALTDEL], { cwd: '/' }, (code) => done(code === null));
+    } catch (e) {
+      fatal(`unable to start child: ${CTRLALTDEL}`, e);
+      setImmediate(() => done(false));
+    }
   }
 
   /** Shutdown requested in stage 2: stage 2 gets TERM, then KILL after the grace; stage 3 follows its end. */
