@@ -7,7 +7,9 @@ import path from 'node:path';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'runit-ts-example-'));
-fs.cpSync(path.join(root, 'example'), tree, { recursive: true });
+// example/container/ is the container example (README), not a service
+const exampleDir = path.join(root, 'example');
+fs.cpSync(exampleDir, tree, { recursive: true, filter: (f) => f !== path.join(exampleDir, 'container') });
 const env = { ...process.env, PATH: `${path.join(root, 'bin')}:${process.env.PATH}`, SVDIR: tree };
 
 console.log(`runsvdir over ${tree} — in another terminal:
