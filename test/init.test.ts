@@ -114,6 +114,19 @@ esac`,
     assert.ok(!fs.existsSync(path.join(b.dir, 'orphan-alive')), 'the first stage 2\'s sleep was killed with it');
   });
 
+  test('a shutdown during the pause before a restart: stage 3, without stage 2 again', async () => {
+    const b = boot(RUNIT, (d) => ({ '2': `echo two >> ${d}/runs; touch /etc/runit/stopit; chmod 100 /etc/runit/stopit; exit 111` }), MACHINE);
+    const pid1 = await started(b);
+    await consoleSays(b, '- runit: warning: killing all processes in stage 2...\n');
+    process.kill(pid1, 'SIGCONT');
+    assert.equal(await ended(b), 130);
+    const c = await consoleSays(b, 'power off...\n');
+    assert.ok(c.includes(lines('- runit: warning: killing all processes in stage 2...', '- runit: leave stage: /etc/runit/2',
+      '- runit: enter stage: /etc/runit/3')), c);
+    assert.ok(!c.includes('restarting.'), c);
+    assert.equal(read(path.join(b.dir, 'runs')), 'two\n');
+  });
+
   test('stage 2 that ignores TERM gets KILL after the grace', async () => {
     const b = boot(RUNIT, (d) => ({ '2': `trap "touch ${d}/term" TERM; ${STOP}; while :; do sleep 0.1; done` }), MACHINE);
     assert.equal(await ended(b), 130);
@@ -190,6 +203,17 @@ esac`,
     fs.chmodSync(path.join(b.etc, 'stopit'), 0o100);
     process.kill(pid1, 'SIGCONT');
     assert.equal(await ended(b), 130);
+  });
+
+  test('runit-init as process 1 becomes runit: the same process', async () => {
+    const b = boot(bin('runit-init'), (d) => ({
+      '1': `tr '\\0' ' ' < /proc/1/cmdline > ${d}/cmdline`,
+      '2': `${STOP}; exec sleep 100`,
+    }), MACHINE);
+    assert.equal(await ended(b), 130);
+    assert.ok((await consoleSays(b, 'power off...\n')).startsWith(BOOTING));
+    // process 1 itself now runs bin/runit (an exec: a pid 1 cannot be replaced otherwise)
+    assert.match(read(path.join(b.dir, 'cmdline')), /\/bin\/runit $/);
   });
 
   for (const [arg, code, rebootMode] of [['0', 130, 0], ['6', 129, 0o100]] as const) {

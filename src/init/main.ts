@@ -1,5 +1,6 @@
 // runit — process no 1 (man runit): stages /etc/runit/1, 2 and 3.
-import { defaultSignal, dropKoffiZeroPages, execve, reboot, RB, setsid } from '../sys/libc.js';
+import { dropKoffiZeroPages } from '../memory/zeropages.js';
+import { defaultSignal, execve, reboot, RB, setsid } from '../sys/libc.js';
 import { NODE_FLAGS } from '../runsvdir/link.js';
 import { fatal, info, takeConsole } from './console.js';
 import { inContainer } from './mode.js';
