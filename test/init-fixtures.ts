@@ -45,6 +45,8 @@ export interface Boot {
   pid1: () => number;
   /** Its PID namespace's id, once known. */
   ns: () => string;
+  /** Let go of the namespace (held open from here so that its id is not given to another meanwhile). */
+  release: () => void;
 }
 
 const booted: Boot[] = [];
@@ -87,16 +89,18 @@ export function boot(program: string, stages: Stages | ((dir: string) => Stages)
   }));
   let pid1 = 0;
   let ns = '';
+  let nsFd: number | null = null;
   const b: Boot = {
     dir, etc, exited,
     ns: () => ns,
+    release: () => { if (nsFd !== null) fs.closeSync(nsFd); nsFd = null; },
     console: () => text,
     stderr: () => err,
     pid1: () => {
       if (!pid1) {
         try {
           const p = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]) || 0;
-          if (p) { ns = namespaceOf(p); pid1 = p; }
+          if (p) { nsFd = fs.openSync(`/proc/${p}/ns/pid`, 'r'); ns = namespaceOf(p); pid1 = p; }
         } catch { /* not yet */ }
       }
       return pid1;
@@ -118,31 +122,21 @@ export async function started(b: Boot): Promise<number> {
 /** Wait for process 1's end; then nothing of its namespace may be left. Returns unshare's exit code. */
 export async function ended(b: Boot): Promise<number | null> {
   const code = await b.exited;
-  const by = ticksNow();
   const ns = b.ns();
-  if (ns) await until(`namespace ${ns} empty`, () => inNamespace(ns, by).length === 0);
+  try {
+    if (ns) await until(`namespace ${ns} empty`, () => inNamespace(ns).length === 0);
+  } finally {
+    b.release();
+  }
   return code;
 }
 
-/** Clock ticks since boot (the unit of /proc/PID/stat's start time). */
-function ticksNow(): number {
-  return Math.ceil(parseFloat(fs.readFileSync('/proc/uptime', 'utf8')) * 100) + 1;
-}
-
-/**
- * Every pid of this machine in the PID namespace `ns` (its id, from here);
- * with `startedBy`, only those started by then (in clock ticks since boot):
- * a namespace's id is used again for a new one once it is gone.
- */
-export function inNamespace(ns: string, startedBy = Infinity): number[] {
+/** Every pid of this machine in the PID namespace `ns` (its id, as /proc/PID/ns/pid names it). */
+export function inNamespace(ns: string): number[] {
   const out: number[] = [];
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
-    try {
-      if (fs.readlinkSync(`/proc/${e}/ns/pid`) !== ns) continue;
-      const start = Number(fs.readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[19]);
-      if (start <= startedBy) out.push(Number(e));
-    } catch { /* gone */ }
+    try { if (fs.readlinkSync(`/proc/${e}/ns/pid`) === ns) out.push(Number(e)); } catch { /* gone */ }
   }
   return out;
 }

@@ -197,8 +197,9 @@ esac`,
       try { return / Z /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8').replace(/\(.*\)/, '')); } catch { return false; }
     });
     await until('no zombie in the namespace', () => zombies().length === 0);
-    // the stage 2 shell and its sleep are all that is left under process 1
-    assert.deepEqual(inNamespace(b.ns()).filter((p) => p !== pid1).length, 1);
+    // and no orphan left either: stage 2's sleep is all there is besides process 1
+    await until('only stage 2 left', () => inNamespace(b.ns()).filter((p) => p !== pid1).length === 1);
+    assert.deepEqual(zombies(), []);
     fs.writeFileSync(path.join(b.etc, 'stopit'), '');
     fs.chmodSync(path.join(b.etc, 'stopit'), 0o100);
     process.kill(pid1, 'SIGCONT');

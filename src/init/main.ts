@@ -36,5 +36,5 @@ export function main(): void {
   } catch (e) {
     fatal('unable to boot', e);
   }
-  setTimeout(() => { dropKoffiZeroPages(); }, 1000).unref();
+  dropKoffiZeroPages();
 }

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { start } from '../sys/children.js';
 import { kill } from '../sys/libc.js';
+import { compactSoon } from '../runsvdir/compact.js';
 import { consoleForStage1, fatal, info, warning } from './console.js';
 import { exitStatus } from './mode.js';
 import { CTRLALTDEL, STAGE, STOPIT } from './paths.js';
@@ -86,6 +87,9 @@ export class Runit {
     } finally {
       if (stdin !== null) fs.closeSync(stdin);
     }
+    // process 1 then sleeps for as long as the stage runs: start-up's garbage
+    // collected, Node's code pages given back (as runsvdir does)
+    compactSoon();
   }
 
   private ended(code: number | null): void {
@@ -106,7 +110,7 @@ export class Runit {
     if (this.st === 2 && failed) this.stage3Failed = true;
     if (this.st === 1 && (crashed || code === 111)) {
       warning('killing all processes in stage 2...');
-      kill(-pid, SIGKILL); // its session's process group: stage 2 is its leader
+      if (pid > 0) kill(-pid, SIGKILL); // its session's process group: stage 2 is its leader
       this.restartTimer = setTimeout(() => {
         this.restartTimer = null;
         warning('restarting.');
