@@ -77,7 +77,8 @@ export function boot(program: string, stages: Stages | ((dir: string) => Stages)
   const reader = new net.Socket({ fd, readable: true, writable: false });
   let text = '';
   reader.on('data', (d: Buffer) => { text += d.toString(); });
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', '--mount', path.join(dir, 'ns.sh'), dir, program], {
+  // --kill-child: should unshare die, its process 1 (and so the namespace) dies too
+  const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', '--mount', path.join(dir, 'ns.sh'), dir, program], {
     env: { ...process.env, PATH: `${path.dirname(bin('runit'))}:${process.env.PATH}`, ...opts.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -156,13 +157,22 @@ export async function consoleSays(b: Boot, text: string): Promise<string> {
  * check that no process of any namespace a test started is left.
  */
 export async function shutdownAll(): Promise<void> {
-  for (const b of booted.splice(0)) {
-    b.pid1();
-    const p = b.pid1();
-    if (p) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
-    await ended(b);
+  const all = booted.splice(0);
+  for (const b of all) kill1(b);
+  let failed: unknown = null;
+  for (const b of all) {
+    try { await ended(b); } catch (e) { failed ??= e; }
   }
+  if (failed) throw failed;
 }
+
+function kill1(b: Boot): void {
+  const p = b.pid1();
+  if (p) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+}
+
+// Whatever way a test file's process ends, no process 1 of its outlives it.
+process.on('exit', () => { for (const b of booted) kill1(b); });
 
 /** Normalize runit's boot line: the version differs. */
 export function normalizeBoot(s: string): string {
