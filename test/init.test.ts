@@ -156,6 +156,14 @@ esac`,
       '- runit: leave stage: /etc/runit/2')), c);
   });
 
+  test('PWR in stage 2: shutdown, whatever stopit says', async () => {
+    const b = boot(RUNIT, { '2': 'kill -PWR 1; exec sleep 100', '3': 'echo three' }, MACHINE);
+    assert.equal(await ended(b), 130);
+    const c = await consoleSays(b, 'power off...\n');
+    assert.ok(c.includes(lines('- runit: enter stage: /etc/runit/2', '- runit: leave stage: /etc/runit/2',
+      '- runit: enter stage: /etc/runit/3', 'three')), c);
+  });
+
   test('INT without an executable ctrlaltdel, CONT without an executable stopit: nothing', async () => {
     const b = boot(RUNIT, (d) => ({
       '2': `kill -INT 1; kill -CONT 1; touch ${d}/sent; ${wait(`${d}/go`)}; ${STOP}; exec sleep 100`,

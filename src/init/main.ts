@@ -2,7 +2,7 @@
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, execve, reboot, RB, setsid } from '../sys/libc.js';
 import { NODE_FLAGS } from '../runsvdir/link.js';
-import { fatal, info, takeConsole } from './console.js';
+import { fatal, info, takeConsole, warning } from './console.js';
 import { inContainer } from './mode.js';
 import { Runit } from './stages.js';
 import { VERSION } from './version.js';
@@ -29,6 +29,9 @@ export function main(): void {
   // handler (its debugger) would be one.
   defaultSignal(10);
   takeConsole();
+  // Process 1 must not die of a bug of ours (on a machine the kernel would
+  // panic): say so on the console and go on.
+  process.on('uncaughtException', (e) => warning('unexpected error', e));
   try { reboot(RB.DISABLE_CAD); } catch { /* not in a PID namespace: ctrl-alt-del is the kernel's */ }
   info(`$Id: ${VERSION} $: booting.`);
   try {

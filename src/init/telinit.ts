@@ -35,8 +35,10 @@ export async function telinit(argv: string[]): Promise<void> {
   if (process.pid === 1) {
     const { execve } = await import('../sys/libc.js');
     const { nodeArgv } = await import('./main.js');
-    const runit = path.join(path.dirname(fs.realpathSync(prog)), 'runit');
-    try { execve(process.execPath, [...nodeArgv(runit), ...argv.slice(2)], process.env); } catch (e) { die('unable to start runit', e); }
+    try {
+      const runit = path.join(path.dirname(fs.realpathSync(prog)), 'runit');
+      execve(process.execPath, [...nodeArgv(runit), ...argv.slice(2)], process.env);
+    } catch (e) { die('unable to start runit', e); }
   }
   const arg = argv[2];
   if (!arg) usage(prog);
