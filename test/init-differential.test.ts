@@ -78,3 +78,33 @@ describe('runit against the reference /sbin/runit', { skip: noNamespace || noRef
     });
   }
 });
+
+const REF_INIT = '/lib/runit/runit-init'; // Debian's runit-init (its package's /sbin/init links here)
+const noRefInit = fs.existsSync(REF_INIT) ? false : `reference runit-init not installed (${REF_INIT})`;
+
+describe('runit-init against the reference', { skip: noNamespace || noRefInit, concurrency: 2 }, () => {
+  test('usage: the same words (but the program name) and exit 0', () => {
+    for (const args of [[], ['5'], ['-h']]) {
+      const ours = run(bin('runit-init'), args);
+      const theirs = run(REF_INIT, args);
+      assert.deepEqual([ours.code, ours.err.replace(bin('runit-init'), 'P')], [theirs.code, theirs.err.replace(REF_INIT, 'P')]);
+    }
+  });
+
+  // process 1 is a shell that records the CONT it gets; the files end as they end
+  for (const [arg, reboot] of [['0', null], ['0', 0o700], ['6', null], ['6', 0o644]] as [string, number | null][]) {
+    test(`init ${arg}, reboot ${reboot === null ? 'absent' : reboot.toString(8)}: the same files, CONT, exit code`, async () => {
+      const outcome = async (program: string): Promise<string> => {
+        const b = boot('/bin/sh', {}, {
+          files: reboot === null ? {} : { reboot: ['', reboot] },
+          args: ['-c', `trap 'echo cont >> $D/got' CONT; ${program} ${arg}; echo $? > $D/rc; while [ ! -s $D/got ]; do sleep 0.05; done`],
+        });
+        assert.equal(await ended(b), 0);
+        const mode = (f: string) => { try { return (fs.statSync(path.join(b.etc, f)).mode & 0o7777).toString(8); } catch { return 'absent'; } };
+        return `rc ${fs.readFileSync(path.join(b.dir, 'rc'), 'utf8').trim()}, got ${fs.readFileSync(path.join(b.dir, 'got'), 'utf8').trim()}, stopit ${mode('stopit')}, reboot ${mode('reboot')}`;
+      };
+      const [ours, theirs] = await Promise.all([outcome(bin('runit-init')), outcome(REF_INIT)]);
+      assert.equal(ours, theirs);
+    });
+  }
+});

@@ -55,6 +55,8 @@ export interface BootOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra files under /etc/runit: name -> [body, mode]. */
   files?: Record<string, [string, number]>;
+  /** Arguments for the program. */
+  args?: string[];
 }
 
 /** Stage scripts (bodies after `#!/bin/sh`) for /etc/runit/1, 2, 3; a missing key means no such file. */
@@ -78,8 +80,9 @@ export function boot(program: string, stages: Stages | ((dir: string) => Stages)
   let text = '';
   reader.on('data', (d: Buffer) => { text += d.toString(); });
   // --kill-child: should unshare die, its process 1 (and so the namespace) dies too
-  const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', '--mount', path.join(dir, 'ns.sh'), dir, program], {
-    env: { ...process.env, PATH: `${path.dirname(bin('runit'))}:${process.env.PATH}`, ...opts.env },
+  const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', '--mount', path.join(dir, 'ns.sh'), dir, program, ...opts.args ?? []], {
+    // $D: the test's directory
+    env: { ...process.env, PATH: `${path.dirname(bin('runit'))}:${process.env.PATH}`, D: dir, ...opts.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
