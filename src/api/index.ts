@@ -152,11 +152,18 @@ function reached(s: ServiceStatus, target: Target): boolean {
   return s.want === 'down' && s.pid === null;
 }
 
+/** No supervisor (yet): supervise/ not made, or nobody holding supervise/ok. */
+function unsupervised(e: unknown): boolean {
+  return e instanceof NotRunningError || (e as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
 /**
  * Resolve with the service's status once it is `up` (told up, ./run running,
  * ./check passing) or `down` (told down, nothing running), as `sv -v` waits.
- * Rejects with a `TimeoutError` after `timeout` ms, with `signal.reason` when
- * `signal` aborts, and with `NotRunningError` if there is no supervisor.
+ * A service no supervisor runs for (yet: runsvdir starts it within seconds)
+ * is waited for too. Rejects with a `TimeoutError` after `timeout` ms, with
+ * `signal.reason` when `signal` aborts, and with the error when the status
+ * cannot be read (permission denied, say).
  */
 export function waitFor(dir: string, target: Target, options: WaitOptions = {}): Promise<ServiceStatus> {
   if (target !== 'up' && target !== 'down') return Promise.reject(new TypeError(`not a state to wait for: ${String(target)}`));
@@ -179,8 +186,10 @@ export function waitFor(dir: string, target: Target, options: WaitOptions = {}):
           return;
         }
       } catch (e) {
-        if (!stop.aborted) done(() => reject(e));
-        return;
+        if (!unsupervised(e)) {
+          if (!stop.aborted) done(() => reject(e));
+          return;
+        }
       }
       if (!stop.aborted) timer = setTimeout(() => void look(), interval);
     };
