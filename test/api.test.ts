@@ -99,12 +99,18 @@ describe('API against a supervisor', () => {
     assert.deepEqual(traces.ref, traces.ours);
   });
 
-  test('waitFor gives up on its timeout and on its signal', async () => {
+  test('waitFor: after a time, and giving up on its timeout and its signal', async () => {
     const dir = path.join(tmpdir('api-'), 'svc');
     script(path.join(dir, 'run'), 'exec sleep 1000');
     startSupervisor(bin('runsv'), [dir]);
     try {
-      await waitFor(dir, 'up', { timeout: 15000 });
+      const first = await waitFor(dir, 'up', { timeout: 15000 });
+      // a restart: only the state entered after it was asked for counts
+      const asked = new Date();
+      send(dir, 'term', 'cont', 'up');
+      const again = await waitFor(dir, 'up', { after: asked, timeout: 15000 });
+      assert.notEqual(again.pid, first.pid);
+      assert.ok(again.since >= asked);
       await assert.rejects(waitFor(dir, 'down', { timeout: 100 }), { name: 'TimeoutError' });
       const ac = new AbortController();
       const waiting = waitFor(dir, 'down', { signal: ac.signal });

@@ -57,6 +57,8 @@ export interface WaitOptions {
   interval?: number;
   /** For `up`, run an executable ./check, as sv does, and count the service up only once it exits 0 (default true). */
   check?: boolean;
+  /** Count only a state entered at or after this time: the time a restart was asked for, say (sv restart does the same). */
+  after?: Date;
 }
 
 /** No supervisor runs for the directory (`sv`: "runsv not running"). */
@@ -147,7 +149,8 @@ function checked(dir: string, signal: AbortSignal): Promise<boolean> {
 }
 
 /** Has the service reached `target`, as `sv -v up` / `sv -v down` decide it? */
-function reached(s: ServiceStatus, target: Target): boolean {
+function reached(s: ServiceStatus, target: Target, after: Date | undefined): boolean {
+  if (after && s.since.getTime() < after.getTime()) return false;
   if (target === 'up') return s.want === 'up' && s.state === 'run' && s.pid !== null;
   return s.want === 'down' && s.pid === null;
 }
@@ -181,7 +184,7 @@ export function waitFor(dir: string, target: Target, options: WaitOptions = {}):
       let s: ServiceStatus;
       try {
         s = status(dir);
-        if (reached(s, target) && (target === 'down' || options.check === false || await checked(s.dir, stop))) {
+        if (reached(s, target, options.after) && (target === 'down' || options.check === false || await checked(s.dir, stop))) {
           if (!stop.aborted) done(() => resolve(s));
           return;
         }
