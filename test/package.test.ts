@@ -58,6 +58,15 @@ describe('package.json', () => {
     assert.ok(fs.existsSync(path.join(root, 'libexec/runsvdir-host')));
   });
 
+  test('the host run by hand says it is not to be, whatever fd 3 is', () => {
+    for (const fd3 of ['ignore', fs.openSync('/dev/null', 'r')] as const) {
+      const r = spawnSync(path.join(root, 'libexec/runsvdir-host'), [], { stdio: ['ignore', 'pipe', 'pipe', fd3], encoding: 'utf8' });
+      assert.equal(r.stderr, 'runsvdir-host: fatal: not a program to run by hand: runsvdir starts it\n');
+      assert.equal(r.status, 111);
+      if (typeof fd3 === 'number') fs.closeSync(fd3);
+    }
+  });
+
   test('man names exactly the pages docs/man/ gives, and each is built', () => {
     const sources = fs.readdirSync(path.join(root, 'docs/man')).filter((f) => f.endsWith('.md')).map((f) => `man/${f.slice(0, -3)}`).sort();
     assert.deepEqual([...pkg.man].sort(), sources);
