@@ -143,8 +143,10 @@ describe('the packed tarball installed into a fresh prefix', () => {
     const p = npm(['pack', '--ignore-scripts', '--pack-destination', work], root);
     assert.equal(p.code, 0, p.err);
     const tgz = path.join(work, p.out.trim().split('\n').pop()!);
-    // koffi comes from npm's cache (npm ci put it there); only its registry entry may be fetched
-    const i = npm(['install', '-g', '--prefix', prefix, '--prefer-offline', tgz], work);
+    // koffi's tarball is in npm's cache (npm ci put it there), but not its registry
+    // entry until an install has fetched it once: offline if that works, else that entry
+    let i = npm(['install', '-g', '--prefix', prefix, '--offline', tgz], work);
+    if (i.code !== 0 && /ENOTCACHED/.test(i.err)) i = npm(['install', '-g', '--prefix', prefix, '--prefer-offline', tgz], work);
     assert.equal(i.code, 0, i.err);
     assert.deepEqual(fs.readdirSync(path.join(pkgDir, 'node_modules')), ['koffi']);
     for (const d of ['src', 'scripts', 'build', 'test']) assert.ok(!fs.existsSync(path.join(pkgDir, d)), `${d}/ installed`);
