@@ -1,45 +1,87 @@
-// Build every program into bin/<name> (one bundled CommonJS file each, so a CLI
-// loads nothing it does not use), and transpile src/ and test/ into build/ for
-// the test runner. Usage: node scripts/build.mjs
+// Build what the package ships, then what the tests run:
+// - every program in src/bin/ into bin/<name>, and the internal programs in
+//   src/libexec/ (the runsvdir host) into libexec/<name): one bundled CommonJS
+//   file each, so a CLI loads nothing it does not use;
+// - the Node API (src/api/index.ts) into lib/index.js (ESM) and lib/index.cjs,
+//   with lib/index.d.ts (and .d.cts) from tsc;
+// - the manual pages, docs/man/NAME.N.md into man/NAME.N (scripts/man.mjs);
+// - src/, test/ and bench/ transpiled file by file into build/ for node --test.
+// Usage: node scripts/build.mjs
 import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildPages } from './man.mjs';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
-const bin = path.join(root, 'bin');
-const entries = fs.readdirSync(path.join(root, 'src/bin')).filter((f) => f.endsWith('.ts'));
+const entriesOf = (dir) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.ts'));
 
-fs.mkdirSync(bin, { recursive: true });
-// Extensionless files: tell Node they are CommonJS whatever the root package says.
-fs.writeFileSync(path.join(bin, 'package.json'), '{ "type": "commonjs" }\n');
+async function programs(src, out) {
+  const dir = path.join(root, out);
+  fs.rmSync(dir, { recursive: true, force: true }); // nothing left of a program gone from src/
+  fs.mkdirSync(dir, { recursive: true });
+  // Extensionless files: tell Node they are CommonJS whatever the root package says.
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+  const entries = entriesOf(src);
+  await Promise.all(entries.map((f) => esbuild.build({
+    entryPoints: [path.join(root, src, f)],
+    outfile: path.join(dir, f.slice(0, -3)),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['koffi'],
+    banner: { js: '#!/usr/bin/env node' },
+    // src/sys/koffi.ts reads import.meta.url only when __filename is missing (ESM)
+    logOverride: { 'empty-import-meta': 'silent' },
+    logLevel: 'warning',
+  })));
+  for (const f of entries) fs.chmodSync(path.join(dir, f.slice(0, -3)), 0o755);
+}
 
-await Promise.all(entries.map((f) => esbuild.build({
-  entryPoints: [path.join(root, 'src/bin', f)],
-  outfile: path.join(bin, f.slice(0, -3)),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  external: ['koffi'],
-  banner: { js: '#!/usr/bin/env node' },
-  // src/sys/koffi.ts reads import.meta.url only when __filename is missing (ESM)
-  logOverride: { 'empty-import-meta': 'silent' },
-  logLevel: 'warning',
-})));
-for (const f of entries) fs.chmodSync(path.join(bin, f.slice(0, -3)), 0o755);
+await Promise.all([programs('src/bin', 'bin'), programs('src/libexec', 'libexec')]);
 
 // Programs that are other programs under another name (chpst's personalities,
-// runit-init). A link is made only when its target has been built.
+// runit-init). A link is made only when its target has been built. npm pack
+// leaves symlinks out: package.json `bin` names the target for these.
 const aliases = {
   'runit-init': 'runit',
   envdir: 'chpst', envuidgid: 'chpst', pgrphack: 'chpst',
   setuidgid: 'chpst', softlimit: 'chpst', setlock: 'chpst',
 };
 for (const [name, target] of Object.entries(aliases)) {
-  const link = path.join(bin, name);
+  const link = path.join(root, 'bin', name);
   fs.rmSync(link, { force: true });
-  if (fs.existsSync(path.join(bin, target))) fs.symlinkSync(target, link);
+  if (fs.existsSync(path.join(root, 'bin', target))) fs.symlinkSync(target, link);
 }
+
+// The API: one ESM and one CommonJS bundle of the same source, no dependency.
+const lib = path.join(root, 'lib');
+fs.rmSync(lib, { recursive: true, force: true });
+await Promise.all([['esm', 'index.js'], ['cjs', 'index.cjs']].map(([format, file]) => esbuild.build({
+  entryPoints: [path.join(root, 'src/api/index.ts')],
+  outfile: path.join(lib, file),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format,
+  logLevel: 'warning',
+})));
+// Its declarations: src/api/index.ts declares every type it exports, so its
+// .d.ts stands alone and serves both the import and the require condition.
+const types = path.join(root, 'build/types');
+fs.rmSync(types, { recursive: true, force: true });
+const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.api.json')], { stdio: 'inherit' });
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+const dts = fs.readFileSync(path.join(types, 'api/index.d.ts'), 'utf8');
+if (/from '\.\.?\//.test(dts)) {
+  console.error('build: lib/index.d.ts must not import other files (declare the exported types in src/api/index.ts)');
+  process.exit(1);
+}
+fs.writeFileSync(path.join(lib, 'index.d.ts'), dts);
+fs.writeFileSync(path.join(lib, 'index.d.cts'), dts);
+
+await buildPages(path.join(root, 'docs/man'), path.join(root, 'man'));
 
 // src/ and test/ (and bench/) transpiled file by file into build/ for node --test.
 function tsFiles(dir) {
@@ -49,7 +91,7 @@ function tsFiles(dir) {
     .map((f) => path.join(dir, f));
 }
 const sources = ['src', 'test', 'bench'].flatMap((d) => tsFiles(path.join(root, d)));
-fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
+for (const d of ['src', 'test', 'bench']) fs.rmSync(path.join(root, 'build', d), { recursive: true, force: true });
 await esbuild.build({
   entryPoints: sources,
   outdir: path.join(root, 'build'),

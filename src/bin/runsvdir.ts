@@ -48,7 +48,8 @@ else setTitle(shown, 'runsvdir');
 const services: Services = new Map();
 const home = path.resolve(dir);
 const link = new HostLink({
-  program: path.join(path.dirname(fs.realpathSync(process.argv[1]!)), 'runsvdir-host'),
+  // libexec/ beside bin/ in the package, wherever it is installed and however runsvdir is reached
+  program: path.join(path.dirname(fs.realpathSync(process.argv[1]!)), '../libexec/runsvdir-host'),
   newSession,
   dir: home,
   services,

@@ -174,11 +174,14 @@ export function host(args: string[]): void {
   process.on('unhandledRejection', fault);
   // TERM to the host is TERM to every runsv in it.
   process.on('SIGTERM', () => { for (const key of [...entries.keys()]) drop(key); });
-  try {
-    setCloexec(CHANNEL, true); // services must not inherit it
-  } catch {
-    process.exit(0); // started by hand, without runsvdir: nothing to do
+  // runsvdir gives it a pipe on fd 3; run by hand there is none, or some other file
+  let channelFd: fs.Stats | null = null;
+  try { channelFd = fs.fstatSync(CHANNEL); } catch { /* no fd 3 */ }
+  if (!channelFd?.isFIFO()) {
+    say('runsvdir-host: fatal: not a program to run by hand: runsvdir starts it');
+    process.exit(111);
   }
+  setCloexec(CHANNEL, true); // services must not inherit it
   const lines = new Lines();
   const channel = new net.Socket({ fd: CHANNEL, readable: true, writable: false });
   channel.on('data', (chunk) => { for (const m of lines.push(chunk)) handle(m); });

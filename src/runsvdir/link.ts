@@ -38,7 +38,7 @@ const RETRY_MS = 50;
 const HUP_WAIT_MS = 3000;
 
 export interface LinkOptions {
-  /** The host program (bin/runsvdir-host). */
+  /** The host program (libexec/runsvdir-host). */
   program: string;
   newSession: boolean;
   /** Where the services live (paths sent to the host are DIR/name). */

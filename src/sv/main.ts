@@ -8,7 +8,8 @@ import { setProgram } from '../sys/say.js';
 import * as tai from '../sys/tai64n.js';
 import * as control from '../supervise/control.js';
 import * as status from '../supervise/status.js';
-import { line, normallyUp } from './report.js';
+import { normallyUp } from '../supervise/down.js';
+import { line } from './report.js';
 
 /** What a command does: bytes to send, what to wait for, whether to kill on timeout. */
 interface Action {

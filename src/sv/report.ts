@@ -1,5 +1,4 @@
 // How sv words a service's state: `run: NAME: (pid 123) 45s, normally down, ...`.
-import fs from 'node:fs';
 import * as tai from '../sys/tai64n.js';
 import { type Status, stateWord } from '../supervise/status.js';
 
@@ -7,17 +6,6 @@ import { type Status, stateWord } from '../supervise/status.js';
 function age(s: Status): number {
   const secs = tai.now().sec - s.when.sec;
   return secs > 0n ? Number(secs) : 0;
-}
-
-/** True unless `dir/down` exists; the error when it cannot be told (a link loop, say). */
-export function normallyUp(dir: string): boolean | Error {
-  try {
-    fs.statSync(`${dir}/down`);
-    return false;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    return e as Error;
-  }
 }
 
 export function line(name: string, s: Status, normallyUpFlag: boolean): string {
