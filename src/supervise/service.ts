@@ -28,6 +28,10 @@ const signalOf: Record<string, NodeJS.Signals> = {
   '1': 'SIGUSR1', '2': 'SIGUSR2', t: 'SIGTERM', k: 'SIGKILL',
 };
 
+/** The bytes runsv takes for commands (man runsv); any other is ignored. */
+const COMMAND = new Uint8Array(128);
+for (const c of 'udoxt' + Object.keys(signalOf).join('')) COMMAND[c.charCodeAt(0)] = 1;
+
 /** One supervised program: the service's ./run (and ./finish), or its log's. */
 class Proc {
   state: State = STATE.down;
@@ -44,7 +48,9 @@ class Proc {
   private lastStart = -Infinity;
   private startPending = false;
   private delay: NodeJS.Timeout | null = null;
+  /** Commands read and not yet handled (from `head` on). */
   private queue: string[] = [];
+  private head = 0;
   private busy = false;
   fifos: files.Fifos | null = null;
   lockFd = -1;
@@ -178,14 +184,17 @@ class Proc {
     try { process.kill(this.pid, sig); } catch { /* already gone; its exit is on the way */ }
   }
 
-  /** A control script control/X: true if it exited 0 (the default action is skipped). */
-  private script(c: string): Promise<boolean> {
+  /**
+   * A control script control/X, if there is one: a promise of true if it
+   * exited 0 (the default action is then skipped); null if there is none.
+   */
+  private script(c: string): Promise<boolean> | null {
     const file = path.join(this.svc.dir, 'control', c);
     try {
       fs.accessSync(file, fs.constants.X_OK);
-      if (!fs.statSync(file).isFile()) return Promise.resolve(false);
+      if (!fs.statSync(file).isFile()) return null;
     } catch {
-      return Promise.resolve(false);
+      return null;
     }
     // runsv waits for it before it handles anything else (an exit, a command).
     this.svc.scriptBegins();
@@ -194,36 +203,68 @@ class Proc {
     }).finally(() => this.svc.scriptEnds());
   }
 
+  /**
+   * Bytes from supervise/control. A byte that is no command is dropped here,
+   * as runsv ignores it: it costs the read and nothing else.
+   */
   command(bytes: string): void {
-    for (const c of bytes) this.queue.push(c);
-    if (!this.busy) void this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    this.busy = true;
-    try {
-      while (this.queue.length) {
-        const c = this.queue.shift()!;
-        // A command is handled whole (control/t, then control/d or control/x)
-        // before an exit that happened meanwhile, as runsv waits for each script.
-        // It holds the service from the moment its turn comes, not a tick later.
-        await new Promise<void>((r) => this.svc.whenFree(() => { this.svc.scriptBegins(); r(); }));
-        try {
-          await this.one(c);
-        } catch (e) {
-          // one bad command must not take the supervisor (or its neighbours) down
-          this.svc.opts.report('warning', `unable to handle control command ${JSON.stringify(c)}`, e);
-        } finally {
-          this.svc.scriptEnds();
-        }
-        if (this.fifos) this.save();
-      }
-    } finally {
-      this.busy = false;
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes.charCodeAt(i);
+      if (c < 128 && COMMAND[c]) this.queue.push(bytes[i]!);
     }
+    if (!this.busy && this.head < this.queue.length) this.drain(false);
   }
 
-  private async one(c: string): Promise<void> {
+  /**
+   * Handle the queued commands in order, in this turn, with one write of the
+   * status files at the end; a command that runs a control script (or finds
+   * one running) holds the rest until it is done, as runsv waits for each script.
+   * `turn`: called by whenFree, the service is ours now.
+   */
+  private drain(turn: boolean): void {
+    let handled = false;
+    while (this.head < this.queue.length) {
+      if (!turn && !this.svc.free()) {
+        this.busy = true;
+        this.svc.whenFree(() => this.drain(true));
+        break;
+      }
+      turn = false;
+      this.busy = false;
+      const c = this.queue[this.head++]!;
+      // A command is handled whole (control/t, then control/d or control/x)
+      // before an exit that happened meanwhile: it holds the service until done.
+      this.svc.scriptBegins();
+      let pending: Promise<void> | void = undefined;
+      try {
+        pending = this.one(c);
+      } catch (e) {
+        this.failed(c, e);
+      }
+      if (pending) {
+        this.busy = true;
+        pending.catch((e: unknown) => this.failed(c, e)).finally(() => {
+          this.svc.scriptEnds();
+          if (this.fifos) this.save();
+          this.busy = false;
+          if (this.head < this.queue.length) this.drain(false);
+        });
+        break;
+      }
+      this.svc.scriptEnds();
+      handled = true;
+    }
+    if (this.head >= this.queue.length) { this.queue = []; this.head = 0; }
+    if (handled && this.fifos) this.save();
+  }
+
+  private failed(c: string, e: unknown): void {
+    // one bad command must not take the supervisor (or its neighbours) down
+    this.svc.opts.report('warning', `unable to handle control command ${JSON.stringify(c)}`, e);
+  }
+
+  /** One command; a promise when it waits for a control script. */
+  private one(c: string): Promise<void> | void {
     const custom = !this.isLog; // the log service's control cannot be customized
     const running = this.state === STATE.run && this.pid !== 0;
     switch (c) {
@@ -238,27 +279,30 @@ class Proc {
         this.want = 'd';
         this.wantExit = false;
         this.cancelStart();
-        if (running) await this.stop(custom);
+        if (running) return this.stop(custom);
         return;
-      case 'x':
+      case 'x': {
         if (this.isLog) return;
         this.want = 'd';
         this.wantExit = true;
         this.cancelStart();
-        if (running) await this.stop(custom);
+        const stopping = running ? this.stop(custom) : undefined;
+        if (stopping) return stopping.then(() => this.svc.checkExit());
         this.svc.checkExit();
         return;
+      }
       case 't':
-        if (running) await this.stop(custom);
+        if (running) return this.stop(custom);
         return;
       default: {
         const sig = signalOf[c];
-        if (!sig) return; // not a command: ignored, as runsv does
+        if (!sig) return;
         // the paused flag follows p and c whatever the state; signals go to ./run only
         if (c === 'p') this.paused = true;
         if (c === 'c') this.paused = false;
         if (!running) return;
-        if (custom && await this.script(c)) return;
+        const s = custom ? this.script(c) : null;
+        if (s) return s.then((done) => { if (!done) this.signal(sig); });
         this.signal(sig);
       }
     }
@@ -268,14 +312,23 @@ class Proc {
    * d, x and t on a running service: control/t or TERM; then, if it is to stay
    * down (or exit), CONT and control/d (control/x).
    */
-  private async stop(custom: boolean): Promise<void> {
-    if (!(custom && await this.script('t'))) {
-      this.signal('SIGTERM');
-      if (this.state === STATE.run) this.term = true;
-    }
+  private stop(custom: boolean): Promise<void> | void {
+    const t = custom ? this.script('t') : null;
+    if (t) return t.then((done) => { if (!done) this.term1(); return this.stopped(custom); });
+    this.term1();
+    return this.stopped(custom);
+  }
+
+  private term1(): void {
+    this.signal('SIGTERM');
+    if (this.state === STATE.run) this.term = true;
+  }
+
+  private stopped(custom: boolean): Promise<void> | void {
     if (this.want === 'u') return;
     this.signal('SIGCONT'); // runsv leaves the paused flag as it is until the next start
-    if (custom) await this.script(this.wantExit ? 'x' : 'd');
+    const s = custom ? this.script(this.wantExit ? 'x' : 'd') : null;
+    if (s) return s.then(() => undefined);
   }
 }
 
@@ -329,9 +382,14 @@ export class Service {
     }
   }
 
+  /** No control script runs and nothing waits for one to end. */
+  free(): boolean {
+    return this.scripts === 0 && this.held.length === 0;
+  }
+
   /** Do it now, or once no control script runs (in the order things happened). */
   whenFree(fn: () => void): void {
-    if (this.scripts === 0 && this.held.length === 0) fn();
+    if (this.free()) fn();
     else this.held.push(fn);
   }
 
