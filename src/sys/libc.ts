@@ -44,6 +44,9 @@ const c = {
   attrSigdefault: lib.func('int posix_spawnattr_setsigdefault(void *attr, const uint8_t *set)'),
   attrSigmask: lib.func('int posix_spawnattr_setsigmask(void *attr, const uint8_t *set)'),
   waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
+  poll: lib.func('int poll(_Inout_ uint8_t *fds, uint64_t n, int timeout)'),
+  tee: lib.func('int64_t tee(int in, int out, size_t len, unsigned int flags)'),
+  splice: lib.func('int64_t splice(int in, void *offin, int out, void *offout, size_t len, unsigned int flags)'),
   madvise: lib.func('int madvise(uint64_t addr, uint64_t len, int advice)'),
   getpagesize: lib.func('int getpagesize(void)'),
   syscall: lib.func('long syscall(long nr, ...)'),
@@ -113,6 +116,43 @@ export function setNonblock(fd: number, on: boolean): void {
 }
 
 const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
+const SPLICE_F_NONBLOCK = 2;
+
+/** fcntl(F_GETPIPE_SZ): a pipe's buffer size. */
+export function pipeSize(fd: number): number {
+  return check('fcntl', c.fcntl(fd, F_GETPIPE_SZ, 'int', 0));
+}
+
+/**
+ * tee(2), non-blocking: copy up to `len` bytes from the pipe `from` into the
+ * pipe `to` without consuming them. The count (0: end of input), or -1 when
+ * `from` is empty (EAGAIN).
+ */
+export function tee(from: number, to: number, len: number): number {
+  for (;;) {
+    const n = Number(c.tee(from, to, len, SPLICE_F_NONBLOCK));
+    if (n >= 0) return n;
+    const e = koffi.errno();
+    if (e === os.constants.errno.EINTR) continue;
+    if (e === os.constants.errno.EAGAIN) return -1;
+    throw new SysError('tee', errnoNames[e] ?? `E${e}`, e);
+  }
+}
+
+/** splice(2): move `len` bytes from the pipe `from` to `to` (e.g. /dev/null), all of them. */
+export function spliceAll(from: number, to: number, len: number): void {
+  while (len > 0) {
+    const n = Number(c.splice(from, null, to, null, len, 0));
+    if (n < 0) {
+      const e = koffi.errno();
+      if (e === os.constants.errno.EINTR) continue;
+      throw new SysError('splice', errnoNames[e] ?? `E${e}`, e);
+    }
+    if (n === 0) return; // nothing left to move (cannot happen for bytes tee saw)
+    len -= n;
+  }
+}
 
 /** fcntl(F_SETPIPE_SZ): grow a pipe's buffer (a writer then blocks less often). Returns the new size. */
 export function setPipeSize(fd: number, bytes: number): number {
@@ -330,6 +370,26 @@ export function spawn(path: string, argv: string[], env: NodeJS.ProcessEnv, opts
 }
 
 const WNOHANG = 1;
+const SYS_PIDFD_OPEN = 434; // the same number on every architecture (Linux 5.3)
+const POLLIN = 1;
+
+/** pidfd_open(2): an fd that becomes readable when process `pid` ends (any process, not only a child). */
+export function pidfdOpen(pid: number): number {
+  return check('pidfd_open', Number(c.syscall(SYS_PIDFD_OPEN, 'int', pid, 'unsigned int', 0)));
+}
+
+/**
+ * poll(2) for input on `fds`, without a timeout, on a worker thread (the
+ * event loop goes on): `done` gets the fds that are ready, or the error.
+ */
+export function pollIn(fds: number[], done: (err: unknown, ready: number[]) => void): void {
+  const set = Buffer.alloc(8 * fds.length); // struct pollfd { int fd; short events, revents; }
+  fds.forEach((fd, i) => { set.writeInt32LE(fd, 8 * i); set.writeInt16LE(POLLIN, 8 * i + 4); });
+  c.poll.async(set, fds.length, -1, (err: unknown, r: number) => {
+    if (err || r < 0) { done(err ?? new SysError('poll', 'EINTR', os.constants.errno.EINTR), []); return; }
+    done(null, fds.filter((_, i) => set.readInt16LE(8 * i + 6) !== 0));
+  });
+}
 
 /** waitpid(-1, WNOHANG): a child that ended and its raw wait status, or null if none has. */
 export function reapOne(): { pid: number; status: number } | null {
