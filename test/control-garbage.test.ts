@@ -33,13 +33,21 @@ function countWrites(dir: string): { count: () => number; stop: () => void } {
   return { count: () => n, stop: () => w.close() };
 }
 
-/** Write a file's bytes, then `then`, into the control FIFO from a shell, as a user would; resolves when written. */
-function feed(dir: string, bytes: Buffer, then: string): Promise<number | null> {
+/**
+ * Write a file's bytes, then `then`, into the control FIFO from a shell, as a
+ * user would. `stop` ends the shell and its cat (by process group), written or not.
+ */
+function feed(dir: string, bytes: Buffer, then: string): { written: () => boolean; stop: () => void } {
   const file = path.join(path.dirname(dir), 'bytes');
   fs.writeFileSync(file, bytes);
   const ctl = path.join(dir, 'supervise/control');
-  const sh = spawn('/bin/sh', ['-c', `cat "$1" > "$2" && printf %s "$3" > "$2"`, 'sh', file, ctl, then], { stdio: 'ignore' });
-  return new Promise((resolve) => sh.on('exit', (code) => resolve(code)));
+  const sh = spawn('/bin/sh', ['-c', `cat "$1" > "$2" && printf %s "$3" > "$2"`, 'sh', file, ctl, then], { stdio: 'ignore', detached: true });
+  let code: number | null = null;
+  sh.on('exit', (c) => { code = c; });
+  return {
+    written: () => code === 0,
+    stop: () => { try { process.kill(-sh.pid!, 'SIGKILL'); } catch { /* gone */ } },
+  };
 }
 
 /** One service run by runsv, or by runsvdir's host: its directory and a way to end it all. */
@@ -65,27 +73,34 @@ for (const how of ['runsv', 'runsvdir'] as const) {
       const { dir, end } = await supervised(how);
       const pid = st(dir).pid;
       const writes = countWrites(dir);
-      const code = await feed(dir, garbage(1 << 20), 'd');
-      assert.equal(code, 0, 'the shell wrote it all');
-      await until('the service is down', () => st(dir).state === status.STATE.down && st(dir).want === 'd', 60000);
-      assert.ok(!alive(pid), './run was stopped');
-      writes.stop();
-      // d: one write for the command, one for ./run's end (a few more at most)
-      assert.ok(writes.count() <= 6, `status written ${writes.count()} times`);
-      await end();
+      const writer = feed(dir, garbage(1 << 20), 'd');
+      try {
+        await until('the service is down', () => st(dir).state === status.STATE.down && st(dir).want === 'd', 60000);
+        assert.ok(writer.written(), 'the shell wrote it all');
+        assert.ok(!alive(pid), './run was stopped');
+        // d: one write for the command, one for ./run's end (a few more at most)
+        assert.ok(writes.count() <= 6, `status written ${writes.count()} times`);
+      } finally {
+        writes.stop();
+        writer.stop();
+        await end();
+      }
     });
 
     it('handles a burst of real commands in one pass', async () => {
       const { dir, end } = await supervised(how);
       const writes = countWrites(dir);
       // 20,000 pause/continue commands in one write, then d
-      const code = await feed(dir, Buffer.from('pc'.repeat(10000)), 'd');
-      assert.equal(code, 0);
-      await until('the service is down', () => st(dir).state === status.STATE.down && st(dir).want === 'd', 60000);
-      writes.stop();
-      assert.ok(!st(dir).paused, 'the last of them was c');
-      assert.ok(writes.count() < 100, `status written ${writes.count()} times for 20,001 commands`);
-      await end();
+      const writer = feed(dir, Buffer.from('pc'.repeat(10000)), 'd');
+      try {
+        await until('the service is down', () => st(dir).state === status.STATE.down && st(dir).want === 'd', 60000);
+        assert.ok(!st(dir).paused, 'the last of them was c');
+        assert.ok(writes.count() < 100, `status written ${writes.count()} times for 20,001 commands`);
+      } finally {
+        writes.stop();
+        writer.stop();
+        await end();
+      }
     });
   });
 }

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as children from '../sys/children.js';
 import { pipe } from '../sys/libc.js';
+import * as pidwatch from '../sys/pidwatch.js';
 import * as tai from '../sys/tai64n.js';
+import * as adopt from './adopt.js';
 import * as files from './files.js';
 import * as status from './status.js';
 import { STATE, type State } from './status.js';
@@ -40,6 +42,8 @@ class Proc {
   child = 0;
   /** ./run has ended (and is reaped) but what follows waits for a control script: signal nothing. */
   private gone = false;
+  /** `child` was left by a supervisor that died: not ours, watched through a pidfd. */
+  private adopted = false;
   want: 'u' | 'd' = 'u';
   wantExit = false;
   paused = false;
@@ -136,6 +140,47 @@ class Proc {
     this.child = child;
     this.paused = false;
     this.changed(STATE.run, child);
+  }
+
+  /**
+   * Take over what a dead supervisor left running (adopt.ts): its state as
+   * status records it (pid, time, want, paused, TERM sent). Its end comes
+   * without an exit status: ./finish then gets -1 and 0. False if it ended meanwhile.
+   */
+  adopt(o: adopt.Orphan): boolean {
+    const s = o.status;
+    const finishing = s.state === STATE.finish;
+    if (!pidwatch.watch(o.pid, () => this.orphanEnded(finishing))) return false;
+    this.adopted = true;
+    this.child = o.pid;
+    this.state = s.state;
+    this.pid = o.pid;
+    this.when = s.when;
+    this.want = s.want;
+    this.paused = s.paused;
+    this.term = s.term;
+    this.lastStart = Date.now();
+    this.startPending = false;
+    this.save();
+    return true;
+  }
+
+  private orphanEnded(finishing: boolean): void {
+    this.gone = true;
+    this.svc.whenFree(() => {
+      this.child = 0;
+      this.gone = false;
+      this.adopted = false;
+      if (finishing) this.settled();
+      else this.ranOut(-1, 0);
+    });
+  }
+
+  /** Stop watching ./run or ./finish (a supervision abandoned): it runs on, unsupervised. */
+  forget(): void {
+    if (!this.child) return;
+    if (this.adopted) pidwatch.unwatch(this.child);
+    else children.forget(this.child);
   }
 
   private cancelStart(): void {
@@ -371,8 +416,21 @@ export class Service {
       this.main.teardown();
       throw e;
     }
-    for (const p of [this.main, this.log]) {
+    // What a supervisor killed before us left running is taken over, with
+    // the log pipe it writes to (man runsv keeps no such promise: runsv
+    // would start a second instance).
+    const orphans = [adopt.orphan(this.main.sup), this.log ? adopt.orphan(this.log.sup) : null];
+    if (this.logPipe) {
+      const old = (orphans[1] && adopt.pipeOf(orphans[1].pid, 0)) ?? (orphans[0] && adopt.pipeOf(orphans[0].pid, 1));
+      if (old) {
+        for (const fd of this.logPipe) fs.closeSync(fd);
+        this.logPipe = old;
+      }
+    }
+    for (const [i, p] of [this.main, this.log].entries()) {
       if (!p) continue;
+      const o = orphans[i];
+      if (o && p.adopt(o)) continue;
       if (fs.existsSync(path.join(p.dir, 'down'))) {
         p.want = 'd';
         p.save();
@@ -430,7 +488,7 @@ export class Service {
    * running as a dead runsv's would.
    */
   abandon(): void {
-    for (const p of [this.main, this.log]) if (p?.child) children.forget(p.child);
+    for (const p of [this.main, this.log]) p?.forget();
     this.release();
   }
 
