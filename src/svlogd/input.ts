@@ -1,22 +1,130 @@
-// Standard input as a pausable stream of chunks. A pipe or socket is read
-// through epoll (net.Socket: never blocks, signals keep working); anything else
-// (a file, a tty, /dev/null) with fs.read in large chunks.
+// Standard input as a pausable stream of chunks.
+//
+// A pipe (what runsv gives a log service) is not read but copied (tee(2)),
+// and only what is written out is then taken from it (splice to /dev/null):
+// svlogd killed at any moment loses nothing, the next one finds in the pipe
+// every line not yet in the log (and writes again the few it had written
+// but not yet taken). A socket is read through epoll (net.Socket: never
+// blocks, signals keep working); anything else (a file, a tty, /dev/null)
+// with fs.read in large chunks.
 import fs from 'node:fs';
 import net from 'node:net';
-import { setPipeSize } from '../sys/libc.js';
+import { pipe, pipeSize, pollIn, setPipeSize, spliceAll, tee } from '../sys/libc.js';
 
 export interface Input {
   pause(): void;
   resume(): void;
+  /** Everything given to onData so far is written out (or was dropped by choice). */
+  written(): void;
   /** Stop reading for good (TERM). */
   stop(): void;
 }
 
-export function openInput(onData: (chunk: Buffer) => void, onEnd: () => void): Input {
+/**
+ * Rounds of at least this much: a round of runit's 1024 bytes (-b's default)
+ * costs five system calls a kilobyte, some 25 % more CPU than reading (measured:
+ * docs/BENCHMARKS.md); from 16 KB on, the same as reading.
+ */
+const ROUND_MIN = 1 << 14;
+/** How long the end of an unfinished line is waited for in the pipe (ms). */
+const UNFINISHED_MS = 1000;
+
+/** `round`: the most taken from a pipe at a time (-b, at least ROUND_MIN). */
+export function openInput(onData: (chunk: Buffer) => void, onEnd: () => void, round: number): Input {
   let st: fs.Stats | null = null;
   try { st = fs.fstatSync(0); } catch { /* closed: read() reports it */ }
+  if (st?.isFIFO()) {
+    const t = teeInput(onData, onEnd, round);
+    if (t) return t;
+  }
   if (st && (st.isFIFO() || st.isSocket())) return socketInput(onData, onEnd, st.isFIFO());
   return fileInput(onData, onEnd);
+}
+
+/** A pipe copied with tee(2); null if that cannot be set up (then it is read). */
+function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: number): Input | null {
+  let round = Math.max(buflen, ROUND_MIN);
+  let copy: [number, number];
+  let sink: number;
+  try {
+    // A larger pipe lets the writer run ahead instead of waiting on each 64 KB.
+    try { setPipeSize(0, 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: keep it */ }
+    copy = pipe();
+    try { setPipeSize(copy[1], Math.max(round, pipeSize(0))); } catch { /* rounds of what it holds */ }
+    round = Math.min(round, pipeSize(copy[1]));
+    sink = fs.openSync('/dev/null', 'w');
+    if (tee(0, copy[1], 0) < -1) return null; // tee on this fd at all (EINVAL throws)
+  } catch {
+    return null;
+  }
+  const buf = Buffer.allocUnsafe(round);
+  let taken = 0; // given to onData, not yet taken from the pipe
+  let paused = false;
+  let polling = false;
+  let done = false;
+  let inRound = false;
+  /** Waiting for the end of an unfinished line, for `waited` ms so far. */
+  let waiting: NodeJS.Timeout | null = null;
+  let waited = 0;
+
+  const next = (): void => {
+    if (inRound) return; // called back from onData: the loop below goes on
+    inRound = true;
+    try { rounds(); } finally { inRound = false; }
+  };
+  const rounds = (): void => {
+    // one round at a time: the next one begins once this one is written and taken
+    while (!paused && !done && !polling && !waiting && taken === 0) {
+      let n: number;
+      try {
+        n = tee(0, copy[1], round);
+      } catch {
+        n = 0;
+      }
+      if (n < 0) {
+        // empty: wait until there is something (or the end), on a worker thread
+        polling = true;
+        pollIn([0], () => { polling = false; next(); });
+        return;
+      }
+      if (n === 0) {
+        done = true;
+        onEnd();
+        return;
+      }
+      let got = 0;
+      while (got < n) got += fs.readSync(copy[0], buf, got, n - got, null);
+      // A round is taken up to its last newline: the rest of the line stays
+      // in the pipe and comes again, whole, with the next round. A line
+      // longer than a round goes in pieces (as runit's, longer than -b).
+      // The start of a line the writer leaves unfinished is waited for, then
+      // held in memory (and is lost if svlogd is killed before its end).
+      const k = buf.lastIndexOf(0x0a, n - 1);
+      let use = n;
+      if (k >= 0) use = k + 1;
+      else if (n < round && waited < UNFINISHED_MS) {
+        const ms = Math.min(Math.max(1, waited), UNFINISHED_MS - waited);
+        waiting = setTimeout(() => { waiting = null; waited += ms; next(); }, ms);
+        return;
+      }
+      waited = 0;
+      taken = use;
+      onData(buf.subarray(0, use));
+    }
+  };
+  setImmediate(next);
+  return {
+    pause: () => { paused = true; },
+    resume: () => { paused = false; next(); },
+    written: () => {
+      if (taken === 0) return;
+      const n = taken;
+      taken = 0;
+      try { spliceAll(0, sink, n); } catch { done = true; onEnd(); return; }
+      next();
+    },
+    stop: () => { done = true; if (waiting) clearTimeout(waiting); },
+  };
 }
 
 function socketInput(onData: (chunk: Buffer) => void, onEnd: () => void, fifo: boolean): Input {
@@ -37,6 +145,7 @@ function socketInput(onData: (chunk: Buffer) => void, onEnd: () => void, fifo: b
   return {
     pause: () => { s.pause(); },
     resume: () => { if (!ended) s.resume(); },
+    written: () => { /* what is read is taken */ },
     stop: () => {
       ended = true;
       s.pause();
@@ -74,6 +183,7 @@ function fileInput(onData: (chunk: Buffer) => void, onEnd: () => void): Input {
   return {
     pause: () => { paused = true; },
     resume: () => { paused = false; next(); },
+    written: () => { /* what is read is taken */ },
     stop: () => { done = true; },
   };
 }

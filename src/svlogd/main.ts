@@ -216,6 +216,7 @@ export function main(argv: string[]): void {
       else if (!exiting && !reopenPending) input?.resume();
       return;
     }
+    input?.written();
     if (reopenPending) {
       reopenPending = false;
       const old = dirs;
@@ -240,5 +241,5 @@ export function main(argv: string[]): void {
   });
   process.on('SIGTERM', finishInput);
 
-  input = openInput(onData, finishInput);
+  input = openInput(onData, finishInput, opt.buflen);
 }
