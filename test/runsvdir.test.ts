@@ -148,7 +148,7 @@ describe('runsvdir', () => {
     await cleanup(d);
   });
 
-  it('restarts a supervision that died', async () => {
+  it('restarts a supervision that died, taking over its ./run', async () => {
     const dir = tree(['a']);
     const a = path.join(dir, 'a');
     const d = runsvdir(program, [dir], dir);
@@ -156,13 +156,13 @@ describe('runsvdir', () => {
     const old = state(a)!.pid;
     const [host] = hosts(d);
     process.kill(host!, 'SIGKILL');
-    await until('a supervised again', () => supervised(a) && isRunning(a) && state(a)!.pid !== old);
-    assert.notEqual(hosts(d)[0], host);
-    // `sv exit` ends one runsv; runsvdir starts it again.
-    const before = state(a)!.pid;
+    await until('a supervised again', () => supervised(a) && hosts(d).some((p) => p !== host));
+    assert.equal(state(a)!.pid, old, 'the ./run the dead host left is supervised, not started twice');
+    assert.ok(isRunning(a));
+    // `sv exit` ends one runsv (and its service); runsvdir starts it again.
     run(sv, ['exit', a]);
-    await until('a supervised again after exit', () => isRunning(a) && state(a)!.pid !== before);
-    process.kill(old, 'SIGKILL'); // orphaned by the killed host, as under a killed runsv
+    await until('a supervised again after exit', () => isRunning(a) && state(a)!.pid !== old);
+    assert.ok(!alive(old), 'the taken-over ./run was stopped');
     await cleanup(d);
   });
 
@@ -181,7 +181,7 @@ describe('runsvdir', () => {
     await d.exited;
     assert.equal(d.child.signalCode, 'SIGUSR1');
     assert.doesNotMatch(d.stderr(), /Debugger/);
-    process.kill(old, 'SIGKILL'); // orphaned by the dead host, as under a dead runsv
+    assert.equal(state(a)!.pid, old, 'taken over by the new host');
     await cleanup(d);
   });
 
