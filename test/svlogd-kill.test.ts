@@ -13,7 +13,7 @@ after(stopAll);
 
 const KILLS = 8;
 /** What a kill may bring twice: one round (input.ts ROUND_MIN, the -b default being below it). */
-const ROUND = 1 << 14;
+const ROUND = 1 << 16;
 
 const logPid = (dir: string): number => {
   try {

@@ -22,10 +22,11 @@ export interface Input {
 
 /**
  * Rounds of at least this much: a round of runit's 1024 bytes (-b's default)
- * costs five system calls a kilobyte, some 25 % more CPU than reading (measured:
- * docs/BENCHMARKS.md); from 16 KB on, the same as reading.
+ * costs five system calls a kilobyte, some 25 % more CPU than reading; 16 KB
+ * rounds still some 15 % more time; from 64 KB on, as fast as reading
+ * (docs/BENCHMARKS.md). It bounds what a kill may bring twice.
  */
-const ROUND_MIN = 1 << 14;
+const ROUND_MIN = 1 << 16;
 /** How long the end of an unfinished line is waited for in the pipe (ms). */
 const UNFINISHED_MS = 1000;
 
