@@ -3,10 +3,12 @@
 // each service, supervised (sv down stops it), its log still written
 // through the same pipe, no line lost.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as status from '../src/supervise/status.js';
+import * as tai from '../src/sys/tai64n.js';
 import { alive, bin, read, reap, run, script, startSupervisor, stopAll, stopSupervisor, tmpdir, until } from './helpers.js';
 import { cleanup, cleanupAll, hosts, runsvdir, supervised } from './runsvdir-fixtures.js';
 
@@ -169,5 +171,26 @@ describe('a supervisor killed with SIGKILL and started again', () => {
       reap([...marked(tag).values()].flat());
     }
     await until('nothing left running', () => marked(tag).size === 0);
+  });
+
+  it('does not take over a pid that is another process now', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    script(path.join(dir, 'run'), 'exec sleep 1000');
+    // status left by a supervisor long gone: running, with a pid that is now someone else's
+    const other = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    fs.mkdirSync(path.join(dir, 'supervise'), { mode: 0o700 });
+    fs.writeFileSync(path.join(dir, 'supervise/status'), status.pack({
+      when: tai.fromUnix(Math.floor(Date.now() / 1000) - 3600), pid: other.pid!, paused: false, want: 'u', term: false, state: status.STATE.run,
+    }));
+    const s = startSupervisor(bin('runsv'), [dir]);
+    try {
+      await until('./run started', () => running(dir) && st(dir)!.pid !== other.pid);
+      run(sv, ['down', dir]);
+      await until('down', () => st(dir)!.state === status.STATE.down);
+      assert.ok(alive(other.pid!), 'the other process was left alone');
+    } finally {
+      await stopSupervisor(s);
+      other.kill('SIGKILL');
+    }
   });
 });

@@ -18,10 +18,11 @@ export interface Orphan { pid: number; status: status.Status }
 
 /**
  * What status in `sup` says is running, if that pid is still that process
- * (not a zombie, and started when status says ./run started, or later for
- * ./finish, which keeps ./run's time). Null when there is none to take over.
+ * (not a zombie, started when status says ./run started, or later for
+ * ./finish, which keeps ./run's time, and then in `dir`, where ./finish
+ * runs). Null when there is none to take over.
  */
-export function orphan(sup: string): Orphan | null {
+export function orphan(sup: string, dir: string): Orphan | null {
   let s: status.Status;
   try {
     s = status.read(sup);
@@ -29,25 +30,38 @@ export function orphan(sup: string): Orphan | null {
     return null;
   }
   if (s.state === STATE.down || s.pid <= 1) return null;
-  const started = startTime(s.pid);
-  if (started === null) return null;
+  const p = processTimes(s.pid);
+  if (p === null) return null;
   const when = tai.toUnix(s.when);
-  if (started < when - SLACK) return null;
-  if (s.state === STATE.run && started > when + SLACK) return null;
+  if (when < p.boot) return null; // written before this boot (supervise/ on disk)
+  if (p.started < when - SLACK) return null;
+  if (s.state === STATE.run && p.started > when + SLACK) return null;
+  // ./finish started some time after that: it must also be in the service directory
+  if (s.state === STATE.finish && !sameDir(`/proc/${s.pid}/cwd`, dir)) return null;
   return { pid: s.pid, status: s };
 }
 
-/** When the process started (Unix seconds), or null if it is gone or a zombie. */
-function startTime(pid: number): number | null {
+/** When the process and the system started (Unix seconds), or null if it is gone or a zombie. */
+function processTimes(pid: number): { started: number; boot: number } | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' '); // f[0] is field 3, the state
     if (f[0] === 'Z' || f[0] === 'X') return null;
     const uptime = Number(fs.readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
     const boot = Date.now() / 1000 - uptime;
-    return boot + Number(f[19]) / USER_HZ; // field 22, starttime
+    return { started: boot + Number(f[19]) / USER_HZ, boot }; // field 22, starttime
   } catch {
     return null;
+  }
+}
+
+function sameDir(a: string, b: string): boolean {
+  try {
+    const x = fs.statSync(a);
+    const y = fs.statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }
 

@@ -419,7 +419,7 @@ export class Service {
     // What a supervisor killed before us left running is taken over, with
     // the log pipe it writes to (man runsv keeps no such promise: runsv
     // would start a second instance).
-    const orphans = [adopt.orphan(this.main.sup), this.log ? adopt.orphan(this.log.sup) : null];
+    const orphans = [adopt.orphan(this.main.sup, this.main.dir), this.log ? adopt.orphan(this.log.sup, this.log.dir) : null];
     if (this.logPipe) {
       const old = (orphans[1] && adopt.pipeOf(orphans[1].pid, 0)) ?? (orphans[0] && adopt.pipeOf(orphans[0].pid, 1));
       if (old) {
