@@ -45,15 +45,36 @@ function tally(dir: string, last: number): { missing: number[]; twice: number } 
   return { missing, twice };
 }
 
-async function killRepeatedly(dir: string): Promise<void> {
+/** Kill the logger KILLS times (or until `finished`), each time once it has written more; returns the kills. */
+async function killRepeatedly(dir: string, finished = (): boolean => false): Promise<number> {
   const size = (): number => { try { return fs.statSync(path.join(dir, 'log/main/current')).size; } catch { return 0; } };
-  for (let i = 0; i < KILLS; i++) {
+  let kills = 0;
+  while (kills < KILLS && !finished()) {
     await until('a logger runs', () => logPid(dir) > 0);
     const pid = logPid(dir);
     const before = size();
-    await until('it writes', () => size() > before + 10000);
+    await until('it writes', () => size() > before + 10000 || finished());
+    if (finished()) break;
     process.kill(pid, 'SIGKILL');
+    kills++;
     await until('it is gone', () => !alive(pid));
+  }
+  return kills;
+}
+
+/** The last bytes of a file (it may be tens of MB). */
+function tail(file: string): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const b = Buffer.alloc(32);
+      const n = fs.readSync(fd, b, 0, 32, Math.max(0, fs.fstatSync(fd).size - 32));
+      return b.subarray(0, n).toString('latin1');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
   }
 }
 
@@ -87,11 +108,14 @@ describe('svlogd killed with SIGKILL under runsv', () => {
 
   it('loses no line of a service writing 4 KB blocks that cut lines (stdio)', async () => {
     const N = 5_000_000;
-    const dir = service(`seq 1 ${N}\nexec sleep 1000`);
+    // seq's own 4 KB writes, 10,000 lines at a time, paced so that the kills fall inside
+    const dir = service(`i=1\nwhile [ $i -le ${N} ]; do seq $i $((i+9999)); i=$((i+10000)); sleep 0.02; done\nexec sleep 1000`);
     const s = startSupervisor(bin('runsv'), [dir]);
+    const done = (): boolean => tail(path.join(dir, 'log/main/current')).endsWith(`\n${N}\n`);
     try {
-      await killRepeatedly(dir);
-      await until('the last line logged', () => logPid(dir) > 0 && read(path.join(dir, 'log/main/current')).endsWith(`\n${N}\n`), 60000);
+      const kills = await killRepeatedly(dir, done);
+      assert.ok(kills >= 4, `killed ${kills} times before the end`);
+      await until('the last line logged', () => logPid(dir) > 0 && done(), 60000);
       const { missing, twice } = tally(dir, N);
       assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${N} lines lost`);
       assert.ok(twice <= KILLS * ROUND / 2, `${twice} lines twice`);
