@@ -23,31 +23,38 @@ const running = (dir: string): boolean => {
   return s !== null && s.state === status.STATE.run && alive(s.pid);
 };
 
-/** Every live process whose environment has MARK=<value>: value → pids. */
-function marked(tag: string): Map<string, number[]> {
-  const out = new Map<string, number[]>();
+/** Every live process whose environment has MARK_<tag>=<value>: value → [pid, its parent's pid]. */
+function markedWithParents(tag: string): Map<string, [number, number][]> {
+  const out = new Map<string, [number, number][]>();
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     let env: string;
-    try { env = fs.readFileSync(`/proc/${p}/environ`, 'latin1'); } catch { continue; }
+    let ppid: number;
+    try {
+      env = fs.readFileSync(`/proc/${p}/environ`, 'latin1');
+      ppid = Number(fs.readFileSync(`/proc/${p}/stat`, 'latin1').split(') ')[1]!.split(' ')[1]);
+    } catch {
+      continue; // gone meanwhile (a loop's sleep)
+    }
     const m = env.split('\0').find((v) => v.startsWith(`MARK_${tag}=`));
-    if (!m || !alive(Number(p))) continue;
+    if (!m || !Number.isInteger(ppid) || !alive(Number(p))) continue;
     const k = m.slice(m.indexOf('=') + 1);
-    out.set(k, [...(out.get(k) ?? []), Number(p)]);
+    out.set(k, [...(out.get(k) ?? []), [Number(p), ppid]]);
   }
   return out;
 }
 
+/** Every live process whose environment has MARK_<tag>=<value>: value → pids. */
+function marked(tag: string): Map<string, number[]> {
+  return new Map([...markedWithParents(tag)].map(([k, v]) => [k, v.map(([p]) => p)]));
+}
+
 /** Instances of each service: marked processes whose parent is not marked the same (a loop's sleep is not one). */
 function instances(tag: string): Map<string, number[]> {
-  const all = marked(tag);
   const out = new Map<string, number[]>();
-  for (const [k, pids] of all) {
-    const top = pids.filter((p) => {
-      const ppid = Number(read(`/proc/${p}/stat`).split(') ')[1]?.split(' ')[1]);
-      return !pids.includes(ppid);
-    });
-    out.set(k, top);
+  for (const [k, procs] of markedWithParents(tag)) {
+    const pids = procs.map(([p]) => p);
+    out.set(k, procs.filter(([, ppid]) => !pids.includes(ppid)).map(([p]) => p));
   }
   return out;
 }
