@@ -3,11 +3,14 @@
 // work is over: runsvdir/compact.ts).
 import fs from 'node:fs';
 import { madvise } from '../sys/libc.js';
-import { adviseLater, closeRing } from './uring.js';
+import { adviseLater } from './uring.js';
 
 const MADV_RANDOM = 1;
 const MADV_DONTNEED = 4;
 const MADV_PAGEOUT = 21; // Linux 5.4
+
+/** How long the ring outlives the delay: the advice takes milliseconds. */
+const RING_LIFE_MS = 2000;
 
 /**
  * Let go of the pages of read-only file mappings (the node binary's code and
@@ -28,14 +31,11 @@ const MADV_PAGEOUT = 21; // Linux 5.4
  * sleeps; it touches none of these pages to do so. Where io_uring cannot be
  * used (old kernel, disabled, seccomp), at once.
  *
- * The kernel keeps a worker thread for a ring while it is open, which wakes
- * every five seconds: `hold(fd)` must keep the ring's fd open somewhere else
- * for a while (this process closes its own at once), so that the ring and its
- * worker go away by themselves once the advice is given. Without a holder
- * (none given, or it fails), at once too. Returns how many mappings are
+ * The ring closes itself `RING_LIFE_MS` after the advice is due (uring.ts):
+ * no process of ours is left holding it. Returns how many mappings are
  * advised; never throws.
  */
-export function pageOutFiles(delayMs = 0, hold?: (fd: number) => boolean): number {
+export function pageOutFiles(delayMs = 0): number {
   let smaps: string;
   try { smaps = fs.readFileSync('/proc/self/smaps', 'latin1'); } catch { return 0; }
   const ranges: [bigint, bigint][] = [];
@@ -54,12 +54,7 @@ export function pageOutFiles(delayMs = 0, hold?: (fd: number) => boolean): numbe
   for (const [a, len] of ranges) try { madvise(a, len, MADV_RANDOM); } catch { /* as it was */ }
   const advice: [bigint, bigint, number][] = ranges.flatMap(([a, len]) =>
     [[a, len, MADV_PAGEOUT], [a, len, MADV_DONTNEED]] as [bigint, bigint, number][]);
-  const ring = delayMs > 0 && hold ? adviseLater(advice, delayMs) : null;
-  if (ring) {
-    let held = false;
-    try { held = hold!(ring.fd); } finally { closeRing(ring); } // not held: closing cancels it all
-    if (held) return ranges.length;
-  }
+  if (delayMs > 0 && adviseLater(advice, delayMs, delayMs + RING_LIFE_MS)) return ranges.length;
   let n = 0;
   for (const [a, len, how] of advice) {
     try {

@@ -5,7 +5,6 @@
 // idle supervision does not need go back to the kernel (trimNow).
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { holdFor } from '../sys/children.js';
 import { pageOutFiles } from '../memory/pageout.js';
 
 // Every full collection also compacts the old generation (by default V8
@@ -31,11 +30,9 @@ let lastRound = -Infinity;
 /**
  * Once the last collection is over, the pages of Node's code go back to the
  * kernel (memory/pageout.ts), this long later: by then the process is
- * asleep, and nothing of it runs to map them again. The kernel's ring that
- * gives them back lives on in a `sleep` a few seconds more (children.holdFor).
+ * asleep, and nothing of it runs to map them again.
  */
 const PAGE_OUT_DELAY_MS = 250;
-const RING_HELD_S = 2;
 
 /**
  * A full collection, then `done(ok)`. V8's gc() where Node was started with
@@ -65,7 +62,7 @@ function collect(done: (ok: boolean) => void): void {
 
 function trimNow(): void {
   try {
-    pageOutFiles(PAGE_OUT_DELAY_MS, (fd) => holdFor(fd, RING_HELD_S));
+    pageOutFiles(PAGE_OUT_DELAY_MS);
   } catch { /* memory only */ }
 }
 

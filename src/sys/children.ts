@@ -65,17 +65,3 @@ export function forget(pid: number): void {
   watching();
 }
 
-/**
- * Keep `fd` open for about `seconds` in a process of its own, then closed: a
- * `sleep` that the shell started for it leaves behind, so that its end is
- * reaped by init and wakes nobody here. False if it could not be started.
- */
-export function holdFor(fd: number, seconds: number): boolean {
-  const to = fd === 9 ? 8 : 9; // a dup2 onto itself would keep close-on-exec
-  try {
-    start('/bin/sh', ['sh', '-c', `sleep ${seconds} &`], { cwd: '/', dup: [[fd, to]] }, () => {});
-    return true;
-  } catch {
-    return false;
-  }
-}
