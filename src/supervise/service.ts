@@ -8,8 +8,14 @@ import { pipe } from '../sys/libc.js';
 import * as pidwatch from '../sys/pidwatch.js';
 import * as tai from '../sys/tai64n.js';
 import * as adopt from './adopt.js';
+import * as backoff from './backoff.js';
 import * as files from './files.js';
+import * as notifier from './notifier.js';
+import * as readiness from './readiness.js';
+import * as record from './record.js';
+import * as servicedir from './servicedir.js';
 import * as status from './status.js';
+import { Deadline } from './timeouts.js';
 import { STATE, type State } from './status.js';
 
 export interface ServiceOptions {
@@ -58,6 +64,16 @@ class Proc {
   private busy = false;
   fifos: files.Fifos | null = null;
   lockFd = -1;
+  /** The s6 files, as read at the last start of ./run. */
+  private cfg: servicedir.Config = servicedir.read('/nonexistent');
+  /** What runit forgets (supervise/record). */
+  rec: record.Record = record.empty();
+  private notify: notifier.Notifier | null = null;
+  private ready = false;
+  /** ./run leads its own process group (runsvdir -P, flag-timeout-killpg). */
+  private ownGroup = false;
+  private delayMs = backoff.FIRST;
+  private readonly killTimer = new Deadline();
 
   constructor(
     readonly svc: Service,
@@ -71,10 +87,14 @@ class Proc {
     files.makeDir(this.sup, this.name);
     this.lockFd = files.lock(this.sup, this.name);
     this.fifos = files.openFifos(this.sup, this.name, (b) => this.command(b.toString('latin1')));
+    record.write(this.sup, this.rec);
   }
 
   teardown(): void {
     if (this.delay) clearTimeout(this.delay);
+    this.killTimer.cancel();
+    this.notify?.done();
+    this.notify = null;
     if (this.fifos) files.closeFifos(this.fifos);
     this.fifos = null;
     if (this.lockFd >= 0) {
@@ -106,9 +126,10 @@ class Proc {
   up(): void {
     this.startPending = true;
     if (this.state !== STATE.down || this.delay || this.starting) return;
-    const wait = this.lastStart + 1000 - Date.now();
+    const wait = this.lastStart + this.delayMs - Date.now();
     if (wait > 0) {
       this.delay = setTimeout(() => { this.delay = null; if (this.startPending) this.up(); }, wait);
+      if (this.delayMs > backoff.FIRST) this.noteRecord({ nextStart: (Date.now() + wait) / 1000 });
       return;
     }
     this.startPending = false;
@@ -128,16 +149,34 @@ class Proc {
     }
     this.starting = false;
     if (this.svc.exiting || this.state !== STATE.down) return;
+    this.cfg = servicedir.read(this.dir);
+    readiness.clear(this.sup);
+    this.ready = false;
+    this.ownGroup = this.svc.opts.newSession === true || this.cfg.killpg;
+    const extra: [number, number][] = [];
+    if (this.cfg.notificationFd !== null) {
+      try {
+        this.notify = notifier.listen(() => this.becameReady());
+        extra.push([this.notify.writeFd, this.cfg.notificationFd]);
+      } catch (e) {
+        this.svc.opts.report('warning', 'unable to create pipe for notification-fd', e);
+      }
+    }
+    const started = Date.now();
     const child = this.spawn('./run', [], (code, sig, status) => {
       this.gone = true;
+      this.killTimer.cancel();
       this.svc.whenFree(() => {
         this.child = 0;
         this.gone = false;
+        this.ended(code, sig, Date.now() - started);
         this.ranOut(code ?? -1, sig === 0 ? 0 : status & 0xff);
       });
-    });
-    if (!child) { this.ranOut(111, 0); return; }
+    }, extra, this.ownGroup);
+    this.notify?.spawned();
+    if (!child) { this.notify?.done(); this.notify = null; this.ranOut(111, 0); return; }
     this.child = child;
+    this.noteRecord({ starts: this.rec.starts + 1, nextStart: null });
     this.paused = false;
     this.changed(STATE.run, child);
   }
@@ -186,17 +225,41 @@ class Proc {
   private cancelStart(): void {
     this.startPending = false;
     if (this.delay) { clearTimeout(this.delay); this.delay = null; }
+    if (this.rec.nextStart !== null) this.noteRecord({ nextStart: null });
+  }
+
+  noteRecord(change: Partial<record.Record>): void {
+    Object.assign(this.rec, change);
+    if (this.fifos) record.write(this.sup, this.rec);
+  }
+
+  /** ./run wrote its newline on notification-fd. */
+  private becameReady(): void {
+    if (this.state !== STATE.run || this.gone) return;
+    this.ready = true;
+    readiness.mark(this.sup);
+  }
+
+  /** ./run ended: forget its readiness, record how it ended, work out the next wait. */
+  private ended(code: number | null, sig: number, ranMs: number): void {
+    this.notify?.done();
+    this.notify = null;
+    readiness.clear(this.sup);
+    this.delayMs = backoff.next(this.delayMs, this.cfg.backoff, ranMs, this.ready);
+    this.ready = false;
+    this.noteRecord({ exitCode: code, exitSignal: code === null ? sig : null, exitedAt: record.unixNow() });
   }
 
   /** Start a program of the service's (./run, ./finish, control/X): its pid, or 0 if it cannot start. */
-  private spawn(file: string, args: string[], onExit: children.OnExit): number {
+  private spawn(file: string, args: string[], onExit: children.OnExit, extra: [number, number][] = [], group = false): number {
     // stdin, stdout and stderr are runsv's, but for the log pipe (Node set close-on-exec on all three)
     const pipe = this.svc.logPipe;
     const dup: [number, number][] = [[0, 0], [1, 1], [2, 2]];
     if (this.isLog) dup[0] = [pipe![0], 0];
     else if (pipe && pipe[1] >= 0) dup[1] = [pipe[1], 1];
+    dup.push(...extra);
     try {
-      return children.start(file, [file, ...args], { cwd: this.dir, dup, newSession: this.svc.opts.newSession }, onExit);
+      return children.start(file, [file, ...args], { cwd: this.dir, dup, newSession: group || this.svc.opts.newSession }, onExit);
     } catch (e) {
       this.svc.opts.report('fatal', `unable to start ${this.isLog ? `log/${file}` : file}`, e);
       return 0;
@@ -206,9 +269,22 @@ class Proc {
   /** ./run is gone: run ./finish if there is one, else settle down. */
   private ranOut(code: number, sig: number): void {
     this.term = false;
+    const ran = this.pid;
     if (fs.existsSync(path.join(this.dir, 'finish'))) {
-      const child = this.spawn('./finish', [String(code), String(sig)], () => this.svc.whenFree(() => { this.child = 0; this.settled(); }));
+      // s6's third and fourth arguments, when ./run had a process group of its own to clean up
+      const args = [String(code), String(sig), ...(this.ownGroup && ran ? [this.svc.name, String(ran)] : [])];
+      const finishTimer = new Deadline();
+      const child = this.spawn('./finish', args, (fcode) => {
+        finishTimer.cancel();
+        this.svc.whenFree(() => {
+          this.child = 0;
+          // s6: ./finish exiting 125 is a permanent failure, not restarted until told up
+          if (fcode === 125 && !this.isLog) { this.want = 'd'; this.noteRecord({ permanent: true }); }
+          this.settled();
+        });
+      });
       if (child) {
+        finishTimer.arm(this.cfg.timeoutFinish, child, false);
         this.child = child;
         this.paused = false;
         this.changed(STATE.finish, child, true);
@@ -318,6 +394,7 @@ class Proc {
         // u, d, o and x replace one another: a later u cancels a pending exit
         this.want = c === 'u' ? 'u' : 'd';
         this.wantExit = false;
+        if (c === 'u' && this.rec.permanent) this.noteRecord({ permanent: false });
         if (this.state === STATE.down) this.up();
         return;
       case 'd':
@@ -364,12 +441,14 @@ class Proc {
     return this.stopped(custom);
   }
 
+  /** The stop signal: down-signal for d and x (TERM without the file); t is TERM by name. Then timeout-kill's clock. */
   private term1(): void {
-    this.signal('SIGTERM');
+    this.signal(this.want === 'd' ? this.cfg.downSignal : 'SIGTERM');
     if (this.state === STATE.run) this.term = true;
   }
 
   private stopped(custom: boolean): Promise<void> | void {
+    if (this.state === STATE.run && !this.gone) this.killTimer.arm(this.cfg.timeoutKill, this.pid, this.cfg.killpg);
     if (this.want === 'u') return;
     this.signal('SIGCONT'); // runsv leaves the paused flag as it is until the next start
     const s = custom ? this.script(this.wantExit ? 'x' : 'd') : null;
@@ -385,6 +464,11 @@ export class Service {
   /** Control scripts (or commands that may run them) in progress: runsv waits for one (waitpid) before anything else. */
   private scripts = 0;
   private held: (() => void)[] = [];
+
+  /** The service's name as its label gives it (`runsv NAME`): ./finish's third argument. */
+  get name(): string {
+    return path.basename(this.opts.label.replace(/^runsv /, ''));
+  }
 
   /** `dir` must be absolute. Throws files.Step (with a message) when it cannot start. */
   constructor(readonly dir: string, readonly opts: ServiceOptions) {

@@ -1,0 +1,64 @@
+// The optional s6 files of a service directory (s6's servicedir documentation):
+// one small file, one value; a file absent (or unreadable) means runit's
+// behaviour. Read at each start of ./run, so an edit counts from the next start.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface Config {
+  /** `down-signal`: sent instead of TERM by d, x and t (and the sv stops built on them). */
+  downSignal: NodeJS.Signals;
+  /** `timeout-kill`: ms after the down signal at which a still-running ./run gets KILL; 0: never. */
+  timeoutKill: number;
+  /** `flag-timeout-killpg`: ./run leads its own process group, and that KILL goes to the whole group. */
+  killpg: boolean;
+  /** `timeout-finish`: ms after which a still-running ./finish gets KILL; 0: no limit (runit's). */
+  timeoutFinish: number;
+  /** `notification-fd`: ./run gets the write end of a pipe at this fd; a newline there means ready. */
+  notificationFd: number | null;
+  /** `backoff`: the longest wait in ms before restarting a ./run that keeps dying early; 0: runit's second. */
+  backoff: number;
+}
+
+function text(dir: string, name: string): string | null {
+  try {
+    return fs.readFileSync(path.join(dir, name), 'latin1').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** A non-negative decimal integer, as s6 reads its numeric files; anything else is absent. */
+function integer(dir: string, name: string): number | null {
+  const t = text(dir, name);
+  if (t === null || !/^\d+$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** `HUP`, `SIGHUP`, `sighup` or a number (1); null if not a signal. */
+export function signalNamed(t: string): NodeJS.Signals | null {
+  const sigs = os.constants.signals as Record<string, number>;
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    for (const [name, num] of Object.entries(sigs)) if (num === n) return name as NodeJS.Signals;
+    return null;
+  }
+  const up = t.toUpperCase();
+  const name = up.startsWith('SIG') ? up : `SIG${up}`;
+  return name in sigs ? (name as NodeJS.Signals) : null;
+}
+
+export function read(dir: string): Config {
+  const ds = text(dir, 'down-signal');
+  const fd = integer(dir, 'notification-fd');
+  return {
+    downSignal: (ds && signalNamed(ds)) || 'SIGTERM',
+    timeoutKill: integer(dir, 'timeout-kill') ?? 0,
+    killpg: fs.existsSync(path.join(dir, 'flag-timeout-killpg')),
+    timeoutFinish: integer(dir, 'timeout-finish') ?? 0,
+    // 0, 1 and 2 are ./run's standard descriptors: s6 refuses them too
+    notificationFd: fd !== null && fd > 2 && fd < 1024 ? fd : null,
+    backoff: integer(dir, 'backoff') ?? 0,
+  };
+}
