@@ -9,6 +9,8 @@ import * as tai from '../sys/tai64n.js';
 import * as control from '../supervise/control.js';
 import * as status from '../supervise/status.js';
 import { normallyUp } from '../supervise/down.js';
+import * as readiness from '../supervise/readiness.js';
+import { JsonReport, processJson as toJson, type ProcessJson } from './json.js';
 import { line } from './report.js';
 
 /** What a command does: bytes to send, what to wait for, whether to kill on timeout. */
@@ -58,6 +60,10 @@ class Sv {
   failures = 0;
   lsbStatus = 0;
   readonly start = tai.now();
+  /** sv --json status: the document being built, else null. */
+  json: JsonReport | null = null;
+  /** The directory of the service being handled (for the JSON document's failures). */
+  private cur = '';
 
   constructor(readonly lsb: boolean, readonly svdir: string) {}
 
@@ -82,7 +88,8 @@ class Sv {
   }
 
   fail(name: string, text: string): void {
-    this.print(`fail: ${name}: ${text}`);
+    if (this.json) this.json.failed(name, this.cur, text);
+    else this.print(`fail: ${name}: ${text}`);
     this.failures++;
   }
 
@@ -121,6 +128,7 @@ class Sv {
   }
 
   chdirOk(name: string, dir: string): boolean {
+    this.cur = dir;
     if (name === '') { this.fail(name, 'unable to change to service directory: file does not exist'); return false; }
     try {
       if (fs.statSync(dir).isDirectory()) return true;
@@ -154,6 +162,28 @@ class Sv {
     }
     if (this.lsb && !last.pid) this.lsbStatus = 3;
     this.print(t);
+  }
+
+  /** sv --json status: the service's entry in the document (failures counted as for status). */
+  jsonStatus(name: string, dir: string, processJson: (dir: string, s: status.Status, up: boolean) => ProcessJson): void {
+    const json = this.json!;
+    const one = (n: string, d: string): ProcessJson | string => {
+      const r = this.peek(n, d);
+      if (typeof r === 'string') return r.replace(/^(fail|warning): [^:]*: /, '');
+      const up = normallyUp(d);
+      if (up instanceof Error) return `unable to stat down: ${why(up)}`;
+      return processJson(d, r, up);
+    };
+    const own = one(name, dir);
+    if (typeof own === 'string') { json.failed(name, dir, own); this.failures++; return; }
+    let log: ProcessJson | { error: string } | null = null;
+    let st: fs.Stats | null = null;
+    try { st = fs.statSync(`${dir}/log`); } catch { /* no log */ }
+    if (st) {
+      const l = st.isDirectory() ? one(`${name}/log`, `${dir}/log`) : 'unable to change directory: not a directory';
+      if (typeof l === 'string') { log = { error: l }; this.failures++; } else log = l;
+    }
+    json.ok(name, dir, own, log);
   }
 
   send(name: string, dir: string, acts: string): boolean {
@@ -195,7 +225,9 @@ class Sv {
     // can take a change from earlier in the same second for the one it asked for).
     const changed = s.when.sec > this.start.sec ||
       (s.when.sec === this.start.sec && s.when.nano >= this.start.nano);
-    const up = (): boolean => s.want === 'u' && s.pid !== 0 && s.state === status.STATE.run && this.checkScript(dir);
+    // with notification-fd, up means ready (supervise/ready), as a ./check passing does
+    const up = (): boolean => s.want === 'u' && s.pid !== 0 && s.state === status.STATE.run &&
+      (!readiness.notifies(dir) || readiness.since(`${dir}/supervise`) !== null) && this.checkScript(dir);
     const down = s.want === 'd' && s.pid === 0;
     let done: boolean;
     switch (acts) {
@@ -253,9 +285,16 @@ export function main(argv: string[]): void {
   const env = process.env.SVWAIT;
   if (env !== undefined) waitSec = seconds(env);
   let rest: string[];
+  let json = false;
+  // --json is -j (ours: runit's sv has neither); only among the options, before the command
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length && args[i]!.startsWith('-') && args[i] !== '--'; i++) {
+    if (args[i] === '--json') args[i] = '-j';
+  }
   try {
-    const r = getopt(argv.slice(2), 'w:vV');
+    const r = getopt(args, lsb ? 'w:vV' : 'w:vVj');
     for (const o of r.opts) {
+      if (o.opt === 'j') json = true;
       if (o.opt === 'v') verbose = true;
       if (o.opt === 'w') { verbose = true; waitSec = seconds(o.arg!); }
       if (o.opt === 'V') { fs.writeSync(2, '$Id: runit-ts 0.1.0 $\n'); usage(); }
@@ -275,11 +314,13 @@ export function main(argv: string[]): void {
 
   const svdir = process.env.SVDIR || '/service/';
   const sv = new Sv(lsb, svdir);
+  const processJson = json && a.status ? toJson : null;
+  if (processJson) sv.json = new JsonReport();
   const pending: { name: string; dir: string }[] = [];
   for (const name of names) {
     const dir = sv.dirOf(name);
     if (!sv.chdirOk(name, dir)) continue;
-    if (a.status) { sv.showStatus(name, dir); continue; }
+    if (a.status) { if (processJson) sv.jsonStatus(name, dir, processJson); else sv.showStatus(name, dir); continue; }
     if (a.downFile === 'remove') {
       try { fs.unlinkSync(`${dir}/down`); } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') { sv.fail(name, `unable to remove down: ${why(e)}`); continue; }
@@ -299,6 +340,7 @@ export function main(argv: string[]): void {
   }
 
   const finish = (): never => {
+    sv.json?.print();
     if (lsb) process.exit(a.status ? (sv.failures ? (sv.lsbStatus || 1) : sv.lsbStatus) : (sv.failures ? 1 : 0));
     process.exit(Math.min(sv.failures, 99));
   };
@@ -308,7 +350,22 @@ export function main(argv: string[]): void {
   const check = a.acts;
   // runit looks at least once more after its first 420 ms nap, even with -w 0
   const deadline = Date.now() + Math.max(waitSec * 1000, 420);
+  // A service with notification-fd: supervise/ is watched, so that sv answers
+  // as soon as supervise/ready appears rather than at the next look.
+  let timer: NodeJS.Timeout | null = null;
+  let soon = false;
+  for (const p of pending) {
+    if (!readiness.notifies(p.dir)) continue;
+    try {
+      fs.watch(`${p.dir}/supervise`, { persistent: false }, () => {
+        if (soon) return;
+        soon = true;
+        setImmediate(() => { soon = false; round(); });
+      }).on('error', () => { /* the looks go on */ });
+    } catch { /* the looks do it alone */ }
+  }
   const round = (): void => {
+    if (timer) clearTimeout(timer);
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i]!;
       const r = sv.reached(p.name, p.dir, check);
@@ -320,7 +377,7 @@ export function main(argv: string[]): void {
       for (const p of pending) sv.timedOut(p.name, p.dir, a.kill ?? false);
       finish();
     }
-    setTimeout(round, 10);
+    timer = setTimeout(round, 10);
   };
   round();
 }
