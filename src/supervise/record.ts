@@ -1,16 +1,19 @@
 // supervise/record: what runit forgets about a service, one JSON object on one
 // line, replaced atomically (record.new, then rename) at each change:
-//   {"starts":3,"exitCode":1,"exitSignal":null,"exitedAt":1764622800.25,
+//   {"starts":3,"startedAt":1764622799.25,"exitCode":1,"exitSignal":null,"exitedAt":1764622800.25,
 //    "permanent":false,"nextStart":1764622802.25}
-// starts: times ./run was started by this supervisor; exitCode / exitSignal:
+// starts: times ./run was started by this supervisor; startedAt: the last
+// start (Unix seconds); exitCode / exitSignal:
 // how the last ./run ended (one of them null); exitedAt: when (Unix seconds);
 // permanent: ./finish exited 125, the service is not restarted until told up;
-// nextStart: when a restart held back by `backoff` is due, else null.
+// nextStart: when the next start of ./run is due while the supervisor waits
+// for it (runit's second between starts, or longer with `backoff`), else null.
 // Readers take a missing or unreadable file for "nothing recorded" (runit's runsv).
 import fs from 'node:fs';
 
 export interface Record {
   starts: number;
+  startedAt: number | null;
   exitCode: number | null;
   exitSignal: number | null;
   exitedAt: number | null;
@@ -19,7 +22,7 @@ export interface Record {
 }
 
 export const empty = (): Record => ({
-  starts: 0, exitCode: null, exitSignal: null, exitedAt: null, permanent: false, nextStart: null,
+  starts: 0, startedAt: null, exitCode: null, exitSignal: null, exitedAt: null, permanent: false, nextStart: null,
 });
 
 /** Write dir/record; false (and nothing else happens) when it cannot be written. */
@@ -47,6 +50,7 @@ export function read(superviseDir: string): Record | null {
     const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     return {
       starts: num(o.starts) ?? 0,
+      startedAt: num(o.startedAt),
       exitCode: num(o.exitCode),
       exitSignal: num(o.exitSignal),
       exitedAt: num(o.exitedAt),

@@ -73,6 +73,8 @@ class Proc {
   /** ./run leads its own process group (runsvdir -P, flag-timeout-killpg). */
   private ownGroup = false;
   private delayMs = backoff.FIRST;
+  /** Runs in a row that died early (backoff.ts). */
+  private failures = 0;
   private readonly killTimer = new Deadline();
 
   constructor(
@@ -129,7 +131,7 @@ class Proc {
     const wait = this.lastStart + this.delayMs - Date.now();
     if (wait > 0) {
       this.delay = setTimeout(() => { this.delay = null; if (this.startPending) this.up(); }, wait);
-      if (this.delayMs > backoff.FIRST) this.noteRecord({ nextStart: (Date.now() + wait) / 1000 });
+      this.noteRecord({ nextStart: (this.lastStart + this.delayMs) / 1000 });
       return;
     }
     this.startPending = false;
@@ -176,7 +178,7 @@ class Proc {
     this.notify?.spawned();
     if (!child) { this.notify?.done(); this.notify = null; this.ranOut(111, 0); return; }
     this.child = child;
-    this.noteRecord({ starts: this.rec.starts + 1, nextStart: null });
+    this.noteRecord({ starts: this.rec.starts + 1, startedAt: this.lastStart / 1000, nextStart: null });
     this.paused = false;
     this.changed(STATE.run, child);
   }
@@ -245,7 +247,8 @@ class Proc {
     this.notify?.done();
     this.notify = null;
     readiness.clear(this.sup);
-    this.delayMs = backoff.next(this.delayMs, this.cfg.backoff, ranMs, this.ready);
+    this.failures = backoff.early(this.cfg.backoff, ranMs, this.ready) ? this.failures + 1 : 0;
+    this.delayMs = backoff.delay(this.failures, this.cfg.backoff);
     this.ready = false;
     this.noteRecord({ exitCode: code, exitSignal: code === null ? sig : null, exitedAt: record.unixNow() });
   }

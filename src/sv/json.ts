@@ -19,6 +19,7 @@ export interface ProcessJson {
   ready: boolean | null;
   readySince: number | null;
   starts: number | null;
+  startedAt: number | null;
   exitCode: number | null;
   exitSignal: number | null;
   exitedAt: number | null;
@@ -42,6 +43,7 @@ export function processJson(dir: string, s: Status, normallyUp: boolean): Proces
     ready: notifies && rec ? readySince !== null : null,
     readySince,
     starts: rec ? rec.starts : null,
+    startedAt: rec ? rec.startedAt : null,
     exitCode: rec ? rec.exitCode : null,
     exitSignal: rec ? rec.exitSignal : null,
     exitedAt: rec ? rec.exitedAt : null,
