@@ -1,0 +1,116 @@
+// Readiness (issue 13): notification-fd, supervise/ready, and sv start /
+// restart / -v up / check waiting for it; runit's dependency idiom over it.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import * as readiness from '../src/supervise/readiness.js';
+import * as status from '../src/supervise/status.js';
+import { alive, bin, read, run, script, startSupervisor, stopAll, tmpdir, until } from './helpers.js';
+
+after(stopAll);
+
+const runsv = bin('runsv');
+const sv = bin('sv');
+const st = (dir: string): status.Status => status.read(path.join(dir, 'supervise'));
+const readyFile = (dir: string): string => path.join(dir, 'supervise', readiness.FILE);
+
+/** A ./run that says it started, waits for `go`, then notifies on fd 5. */
+function gated(dir: string, after = 'exec sleep 1000'): void {
+  script(path.join(dir, 'run'), `touch started; while [ ! -e go ]; do sleep 0.02; done; echo ready >&5; ${after}`);
+  fs.writeFileSync(path.join(dir, 'notification-fd'), '5\n');
+}
+
+/** sv in the background: its exit code and output once it ends. */
+function svLater(args: string[]): { done: Promise<{ code: number | null; out: string }>; pid: number } {
+  const c = spawn(sv, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  c.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  return { pid: c.pid!, done: new Promise((r) => c.on('close', (code) => r({ code, out }))) };
+}
+
+describe('notification-fd', () => {
+  it('supervise/ready appears when ./run writes its newline, and goes with ./run', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    gated(dir);
+    startSupervisor(runsv, [dir]);
+    await until('started', () => fs.existsSync(path.join(dir, 'started')));
+    assert.equal(st(dir).state, status.STATE.run);
+    assert.ok(!fs.existsSync(readyFile(dir)), 'not ready before the newline');
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    await until('ready', () => fs.existsSync(readyFile(dir)));
+    const since = readiness.since(path.join(dir, 'supervise'))!;
+    assert.ok(Math.abs(since - Date.now() / 1000) < 60);
+    assert.equal(read(path.join(dir, 'supervise/stat')), 'run\n', 'stat is runit\'s');
+    run(sv, ['k', dir]);
+    await until('restarted', () => fs.existsSync(path.join(dir, 'started')) && st(dir).pid !== 0);
+    fs.rmSync(path.join(dir, 'go'));
+    fs.rmSync(path.join(dir, 'started'));
+    await until('started again', () => fs.existsSync(path.join(dir, 'started')));
+    assert.ok(!fs.existsSync(readyFile(dir)), 'a new ./run is not ready until it says so');
+  });
+
+  it('sv start waits for readiness, then reports ok', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    gated(dir);
+    fs.writeFileSync(path.join(dir, 'down'), '');
+    startSupervisor(runsv, [dir]);
+    await until('supervised', () => fs.existsSync(path.join(dir, 'supervise/status')));
+    const s = svLater(['-w', '30', 'start', dir]);
+    await until('started', () => fs.existsSync(path.join(dir, 'started')));
+    await until('./run is up (pid in status)', () => st(dir).state === status.STATE.run);
+    assert.ok(alive(s.pid), 'sv still waits: ./run is up but not ready');
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const r = await s.done;
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^ok: run: .*: \(pid \d+\) \d+s, normally down\n$/);
+    assert.ok(fs.existsSync(readyFile(dir)));
+  });
+
+  it('sv restart and sv check wait for the new ./run to be ready', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    gated(dir);
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    startSupervisor(runsv, [dir]);
+    await until('ready', () => fs.existsSync(readyFile(dir)));
+    assert.equal(run(sv, ['-w', '30', 'check', dir]).code, 0, 'check: ready already');
+    fs.rmSync(path.join(dir, 'go'));
+    fs.rmSync(path.join(dir, 'started'));
+    const r = svLater(['-w', '30', 'restart', dir]);
+    await until('started again', () => fs.existsSync(path.join(dir, 'started')));
+    const c = svLater(['-w', '30', 'check', dir]);
+    await until('new ./run up', () => st(dir).state === status.STATE.run && !fs.existsSync(readyFile(dir)));
+    assert.ok(alive(r.pid), 'restart waits');
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    assert.equal((await r.done).code, 0);
+    assert.equal((await c.done).code, 0);
+  });
+
+  it('sv start times out when the service never becomes ready', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    gated(dir);
+    startSupervisor(runsv, [dir]);
+    await until('started', () => fs.existsSync(path.join(dir, 'started')));
+    const r = run(sv, ['-w', '1', 'start', dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /^timeout: run: /);
+  });
+
+  it('the dependency idiom: `sv start dep || exit 1` in ./run starts only once dep is ready', { timeout: 60000 }, async () => {
+    const base = tmpdir();
+    const dep = path.join(base, 'dep');
+    const app = path.join(base, 'app');
+    gated(dep);
+    script(path.join(app, 'run'),
+      `touch trying; ${sv} -w 30 start ${dep} >/dev/null || exit 1; cat ${readyFile(dep)} > saw; exec sleep 1000`);
+    startSupervisor(runsv, [dep]);
+    startSupervisor(runsv, [app]);
+    await until('app tries', () => fs.existsSync(path.join(app, 'trying')));
+    await until('dep started', () => fs.existsSync(path.join(dep, 'started')));
+    assert.ok(!fs.existsSync(path.join(app, 'saw')), 'app waits for dep');
+    fs.writeFileSync(path.join(dep, 'go'), '');
+    await until('app past its sv start', () => read(path.join(app, 'saw')) !== '', 30000);
+    assert.match(read(path.join(app, 'saw')), /^\d+\.\d{9}\n$/, 'dep was ready when app went on');
+  });
+});
