@@ -15,7 +15,9 @@ type Shape = Record<string, unknown>;
 
 /** A status without what differs from run to run (pids, times, the directory). */
 function shape(s: ProcessStatus & { dir?: string; log?: ProcessStatus | null }): Shape {
-  const { pid, since, dir: _dir, log, ...rest } = s;
+  // what runit's files hold; the fields of supervise/record and ready are tested on their own below
+  const { pid, since, dir: _dir, log, ready: _r, readySince: _rs, starts: _s, exitCode: _c, exitSignal: _g, exitedAt: _e,
+    permanent: _p, nextStart: _n, ...rest } = s;
   const out: Shape = { ...rest, pid: pid === null ? null : 'N', since: since instanceof Date && !Number.isNaN(since.getTime()) };
   if (log !== undefined) out.log = log && shape(log);
   return out;
@@ -221,6 +223,34 @@ waitFor('/x', 'sideways');
     for (const f of ['lib/index.js', 'lib/index.cjs']) {
       const text = fs.readFileSync(path.join(root, f), 'utf8');
       assert.doesNotMatch(text, /koffi/);
+    }
+  });
+});
+
+describe('API: readiness and the record (our runsv)', () => {
+  test('status has ready, starts and the last exit; waitFor up waits for readiness', async () => {
+    const dir = path.join(tmpdir('api-'), 'svc');
+    script(path.join(dir, 'run'), 'n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) > n; [ $n = 0 ] && exit 7; while [ ! -e go ]; do sleep 0.02; done; echo >&5; exec sleep 1000');
+    fs.writeFileSync(path.join(dir, 'notification-fd'), '5\n');
+    try {
+      startSupervisor(bin('runsv'), [dir]);
+      const waiting = waitFor(dir, 'up', { timeout: 30000 });
+      let settled = false;
+      void waiting.then(() => { settled = true; }, () => { settled = true; });
+      await until('second run up', () => { const s = status(dir); return s.starts === 2 && s.state === 'run'; });
+      const before = status(dir);
+      assert.equal(before.ready, false);
+      assert.equal(before.exitCode, 7);
+      assert.equal(before.exitSignal, null);
+      assert.ok(before.exitedAt instanceof Date);
+      assert.equal(before.permanent, false);
+      assert.equal(settled, false, 'waitFor up waits for readiness');
+      fs.writeFileSync(path.join(dir, 'go'), '');
+      const s = await waiting;
+      assert.equal(s.ready, true);
+      assert.ok(s.readySince instanceof Date);
+    } finally {
+      await stopAll();
     }
   });
 });

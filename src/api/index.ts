@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as control from '../supervise/control.js';
 import { normallyUp } from '../supervise/down.js';
+import * as readiness from '../supervise/readiness.js';
+import * as runs from '../supervise/record.js';
 import * as record from '../supervise/status.js';
 import { scan } from '../runsvdir/scan.js';
 import * as tai from '../sys/tai64n.js';
@@ -29,6 +31,23 @@ export interface ProcessStatus {
   gotTerm: boolean;
   /** No ./down file: the service starts with its supervisor. */
   normallyUp: boolean;
+  /**
+   * With ./notification-fd: whether the running ./run said it is ready (and
+   * since when). null without notification-fd, or under a supervisor that
+   * does not record readiness (runit's runsv).
+   */
+  ready: boolean | null;
+  readySince: Date | null;
+  /** From supervise/record (null under runit's runsv, which keeps none): starts of ./run by this supervisor. */
+  starts: number | null;
+  /** How the last ./run ended: its exit code, or the signal that killed it (the other is null). */
+  exitCode: number | null;
+  exitSignal: number | null;
+  exitedAt: Date | null;
+  /** ./finish exited 125: not restarted until told up. */
+  permanent: boolean | null;
+  /** When the next start is due while the supervisor waits (a second, or longer with ./backoff). */
+  nextStart: Date | null;
 }
 
 /** A service: its own process and, when it has a log/ directory, the log's. */
@@ -82,6 +101,10 @@ function processStatus(dir: string): ProcessStatus {
   const s = record.read(sup);
   const up = normallyUp(dir);
   if (up instanceof Error) throw up;
+  const rec = runs.read(sup);
+  const notifies = readiness.notifies(dir);
+  const readyAt = notifies && s.pid ? readiness.since(sup) : null;
+  const date = (t: number | null | undefined): Date | null => (t == null ? null : new Date(Math.round(t * 1000)));
   return {
     state: states[s.state]!,
     pid: s.pid || null,
@@ -90,6 +113,14 @@ function processStatus(dir: string): ProcessStatus {
     paused: s.paused,
     gotTerm: s.term,
     normallyUp: up,
+    ready: notifies && rec ? readyAt !== null : null,
+    readySince: date(readyAt),
+    starts: rec ? rec.starts : null,
+    exitCode: rec ? rec.exitCode : null,
+    exitSignal: rec ? rec.exitSignal : null,
+    exitedAt: date(rec?.exitedAt),
+    permanent: rec ? rec.permanent : null,
+    nextStart: date(rec?.nextStart),
   };
 }
 
@@ -151,7 +182,8 @@ function checked(dir: string, signal: AbortSignal): Promise<boolean> {
 /** Has the service reached `target`, as `sv -v up` / `sv -v down` decide it? */
 function reached(s: ServiceStatus, target: Target, after: Date | undefined): boolean {
   if (after && s.since.getTime() < after.getTime()) return false;
-  if (target === 'up') return s.want === 'up' && s.state === 'run' && s.pid !== null;
+  // with notification-fd under our runsv, up means ready (as sv start waits)
+  if (target === 'up') return s.want === 'up' && s.state === 'run' && s.pid !== null && s.ready !== false;
   return s.want === 'down' && s.pid === null;
 }
 
