@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as readiness from '../src/supervise/readiness.js';
 import * as status from '../src/supervise/status.js';
-import { alive, bin, read, run, script, startSupervisor, stopAll, tmpdir, until } from './helpers.js';
+import { alive, bin, read, root, run, script, startSupervisor, stopAll, tmpdir, until } from './helpers.js';
 
 after(stopAll);
 
@@ -112,5 +112,32 @@ describe('notification-fd', () => {
     fs.writeFileSync(path.join(dep, 'go'), '');
     await until('app past its sv start', () => read(path.join(app, 'saw')) !== '', 30000);
     assert.match(read(path.join(app, 'saw')), /^\d+\.\d{9}\n$/, 'dep was ready when app went on');
+  });
+});
+
+describe('example/beyond (README)', () => {
+  it('under runsvdir: app starts once db is ready; a restart of db leaves none of its processes behind', { timeout: 90000 }, async () => {
+    const { runsvdir, cleanup } = await import('./runsvdir-fixtures.js');
+    const base = path.join(tmpdir(), 'beyond');
+    fs.cpSync(path.join(root, 'example/beyond'), base, { recursive: true });
+    const env = { ...process.env, PATH: `${path.join(root, 'bin')}:${process.env.PATH}` };
+    const d = runsvdir(bin('runsvdir'), [base], base, env);
+    try {
+      const db = path.join(base, 'db');
+      const app = path.join(base, 'app');
+      // app's ./run is up while it waits in `sv start db`; past it, it execs its daemon (sleep)
+      await until('app past its sv start', () => fs.readFileSync(`/proc/${st(app).pid}/comm`, 'utf8') === 'sleep\n', 60000);
+      assert.ok(fs.existsSync(readyFile(db)), 'db was ready');
+      const group = st(db).pid;
+      const inGroup = (): number[] => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
+        try { return fs.readFileSync(`/proc/${p}/stat`, 'latin1').split(') ')[1]!.split(' ')[2] === String(group); } catch { return false; }
+      });
+      await until('db\'s helper forked', () => inGroup().length >= 2);
+      assert.equal(run(sv, ['-w', '30', 'restart', db], { env }).code, 0);
+      await until('db\'s old process group gone', () => inGroup().filter(alive).length === 0);
+      assert.ok(fs.existsSync(readyFile(db)), 'restart returned once the new db was ready');
+    } finally {
+      await cleanup(d);
+    }
   });
 });
