@@ -35,8 +35,7 @@ describe('notification-fd', () => {
     const dir = path.join(tmpdir(), 'svc');
     gated(dir);
     startSupervisor(runsv, [dir]);
-    await until('started', () => fs.existsSync(path.join(dir, 'started')));
-    assert.equal(st(dir).state, status.STATE.run);
+    await until('started', () => fs.existsSync(path.join(dir, 'started')) && st(dir).state === status.STATE.run);
     assert.ok(!fs.existsSync(readyFile(dir)), 'not ready before the newline');
     fs.writeFileSync(path.join(dir, 'go'), '');
     await until('ready', () => fs.existsSync(readyFile(dir)));
@@ -139,5 +138,50 @@ describe('example/beyond (README)', () => {
     } finally {
       await cleanup(d);
     }
+  });
+});
+
+// A real client of systemd's protocol: systemd-notify (systemd), else Python's socket module.
+const notifyClient = ((): string | null => {
+  for (const [prog, cmd] of [
+    ['systemd-notify', 'systemd-notify --ready --status=up'],
+    ['python3', `python3 -c 'import os,socket; a=os.environ["NOTIFY_SOCKET"]; a="\\0"+a[1:] if a[0]=="@" else a; socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM).sendto(b"STATUS=up\\nREADY=1\\n",a)'`],
+  ] as const) {
+    if (run('sh', ['-c', `command -v ${prog}`]).code === 0) return cmd;
+  }
+  return null;
+})();
+const noClient = notifyClient ? false : 'neither systemd-notify nor python3 installed';
+
+describe('notify-socket', { skip: noClient }, () => {
+  it('$NOTIFY_SOCKET for ./run; READY=1 there makes the service ready, and sv start waits for it', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    script(path.join(dir, 'run'), `echo "$NOTIFY_SOCKET" > address; touch started; while [ ! -e go ]; do sleep 0.02; done; ${notifyClient}; exec sleep 1000`);
+    fs.writeFileSync(path.join(dir, 'notify-socket'), '');
+    fs.writeFileSync(path.join(dir, 'down'), '');
+    startSupervisor(runsv, [dir]);
+    await until('supervised', () => fs.existsSync(path.join(dir, 'supervise/status')));
+    const s = svLater(['-w', '30', 'start', dir]);
+    await until('started', () => fs.existsSync(path.join(dir, 'started')));
+    assert.match(read(path.join(dir, 'address')), /^@runit-ts\/\d+\/\d+\n$/);
+    await until('./run is up', () => st(dir).state === status.STATE.run);
+    assert.ok(alive(s.pid), 'sv waits for READY=1');
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    assert.equal((await s.done).code, 0);
+    assert.ok(fs.existsSync(readyFile(dir)));
+  });
+
+  it('READY=1 from a process that is not the service\'s is ignored', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    script(path.join(dir, 'run'), 'echo "$NOTIFY_SOCKET" > address; exec sleep 1000');
+    fs.writeFileSync(path.join(dir, 'notify-socket'), '');
+    startSupervisor(runsv, [dir]);
+    await until('address', () => read(path.join(dir, 'address')) !== '');
+    const address = read(path.join(dir, 'address')).trim();
+    // sent from this test's process tree, not from under ./run
+    assert.equal(run('sh', ['-c', notifyClient!], { env: { ...process.env, NOTIFY_SOCKET: address } }).code, 0);
+    const r = run(sv, ['-w', '1', 'check', dir]);
+    assert.equal(r.code, 1, 'still not ready');
+    assert.ok(!fs.existsSync(readyFile(dir)));
   });
 });

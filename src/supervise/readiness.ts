@@ -37,11 +37,10 @@ export function since(superviseDir: string): number | null {
   }
 }
 
-/** Does the service use readiness notification? (read by clients; the supervisor reads servicedir.ts) */
+/** Does the service notify readiness (notification-fd, or notify-socket)? Read by clients; the supervisor reads servicedir.ts. */
 export function notifies(serviceDir: string): boolean {
   try {
-    return /^\s*\d+\s*$/.test(fs.readFileSync(`${serviceDir}/notification-fd`, 'latin1'));
-  } catch {
-    return false;
-  }
+    if (/^\s*\d+\s*$/.test(fs.readFileSync(`${serviceDir}/notification-fd`, 'latin1'))) return true;
+  } catch { /* not this way */ }
+  return fs.existsSync(`${serviceDir}/notify-socket`);
 }

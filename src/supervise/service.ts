@@ -11,6 +11,7 @@ import * as adopt from './adopt.js';
 import * as backoff from './backoff.js';
 import * as files from './files.js';
 import * as notifier from './notifier.js';
+import { listen as notifyListen, type NotifySocket } from './notifysocket.js';
 import * as readiness from './readiness.js';
 import * as record from './record.js';
 import * as servicedir from './servicedir.js';
@@ -69,6 +70,7 @@ class Proc {
   /** What runit forgets (supervise/record). */
   rec: record.Record = record.empty();
   private notify: notifier.Notifier | null = null;
+  private notifySock: NotifySocket | null = null;
   private ready = false;
   /** ./run leads its own process group (runsvdir -P, flag-timeout-killpg). */
   private ownGroup = false;
@@ -95,8 +97,7 @@ class Proc {
   teardown(): void {
     if (this.delay) clearTimeout(this.delay);
     this.killTimer.cancel();
-    this.notify?.done();
-    this.notify = null;
+    this.dropNotify();
     if (this.fifos) files.closeFifos(this.fifos);
     this.fifos = null;
     if (this.lockFd >= 0) {
@@ -164,6 +165,15 @@ class Proc {
         this.svc.opts.report('warning', 'unable to create pipe for notification-fd', e);
       }
     }
+    let env: NodeJS.ProcessEnv | undefined;
+    if (this.cfg.notifySocket) {
+      try {
+        this.notifySock = notifyListen(() => this.pid, () => this.becameReady());
+        env = { ...process.env, NOTIFY_SOCKET: this.notifySock.address };
+      } catch (e) {
+        this.svc.opts.report('warning', 'unable to create notify-socket', e);
+      }
+    }
     const started = Date.now();
     const child = this.spawn('./run', [], (code, sig, status) => {
       this.gone = true;
@@ -174,9 +184,9 @@ class Proc {
         this.ended(code, sig, Date.now() - started);
         this.ranOut(code ?? -1, sig === 0 ? 0 : status & 0xff);
       });
-    }, extra, this.ownGroup);
+    }, { dup: extra, group: this.ownGroup, env });
     this.notify?.spawned();
-    if (!child) { this.notify?.done(); this.notify = null; this.ranOut(111, 0); return; }
+    if (!child) { this.dropNotify(); this.ranOut(111, 0); return; }
     this.child = child;
     this.noteRecord({ starts: this.rec.starts + 1, startedAt: this.lastStart / 1000, nextStart: null });
     this.paused = false;
@@ -243,9 +253,15 @@ class Proc {
   }
 
   /** ./run ended: forget its readiness, record how it ended, work out the next wait. */
-  private ended(code: number | null, sig: number, ranMs: number): void {
+  private dropNotify(): void {
     this.notify?.done();
     this.notify = null;
+    this.notifySock?.close();
+    this.notifySock = null;
+  }
+
+  private ended(code: number | null, sig: number, ranMs: number): void {
+    this.dropNotify();
     readiness.clear(this.sup);
     this.failures = backoff.early(this.cfg.backoff, ranMs, this.ready) ? this.failures + 1 : 0;
     this.delayMs = backoff.delay(this.failures, this.cfg.backoff);
@@ -254,15 +270,16 @@ class Proc {
   }
 
   /** Start a program of the service's (./run, ./finish, control/X): its pid, or 0 if it cannot start. */
-  private spawn(file: string, args: string[], onExit: children.OnExit, extra: [number, number][] = [], group = false): number {
+  private spawn(file: string, args: string[], onExit: children.OnExit,
+    more: { dup?: [number, number][]; group?: boolean; env?: NodeJS.ProcessEnv } = {}): number {
     // stdin, stdout and stderr are runsv's, but for the log pipe (Node set close-on-exec on all three)
     const pipe = this.svc.logPipe;
     const dup: [number, number][] = [[0, 0], [1, 1], [2, 2]];
     if (this.isLog) dup[0] = [pipe![0], 0];
     else if (pipe && pipe[1] >= 0) dup[1] = [pipe[1], 1];
-    dup.push(...extra);
+    dup.push(...more.dup ?? []);
     try {
-      return children.start(file, [file, ...args], { cwd: this.dir, dup, newSession: group || this.svc.opts.newSession }, onExit);
+      return children.start(file, [file, ...args], { cwd: this.dir, dup, newSession: more.group || this.svc.opts.newSession, env: more.env }, onExit);
     } catch (e) {
       this.svc.opts.report('fatal', `unable to start ${this.isLog ? `log/${file}` : file}`, e);
       return 0;

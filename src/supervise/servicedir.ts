@@ -16,6 +16,8 @@ export interface Config {
   timeoutFinish: number;
   /** `notification-fd`: ./run gets the write end of a pipe at this fd; a newline there means ready. */
   notificationFd: number | null;
+  /** `notify-socket` (an empty file): $NOTIFY_SOCKET for ./run, READY=1 there means ready (notifysocket.ts). */
+  notifySocket: boolean;
   /** `backoff`: the longest wait in ms before restarting a ./run that keeps dying early; 0: runit's second. */
   backoff: number;
 }
@@ -59,6 +61,7 @@ export function read(dir: string): Config {
     timeoutFinish: integer(dir, 'timeout-finish') ?? 0,
     // 0, 1 and 2 are ./run's standard descriptors: s6 refuses them too
     notificationFd: fd !== null && fd > 2 && fd < 1024 ? fd : null,
+    notifySocket: fs.existsSync(path.join(dir, 'notify-socket')),
     backoff: integer(dir, 'backoff') ?? 0,
   };
 }

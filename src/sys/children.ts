@@ -51,7 +51,7 @@ export function start(path: string, argv: string[], opts: SpawnOptions, onExit: 
     armed = true;
     process.on('SIGCHLD', sweep);
   }
-  const pid = spawn(path, argv, process.env, opts);
+  const pid = spawn(path, argv, opts.env ?? process.env, opts);
   watched.set(pid, { onExit, scope: new AsyncResource('runit-child'), forgotten: false });
   watching();
   return pid;

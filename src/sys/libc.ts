@@ -5,6 +5,7 @@
 // so callers can report "unable to X: why" in runit's words.
 import koffi from './koffi.js';
 import type { IKoffiCType } from 'koffi';
+import fs from 'node:fs';
 import os from 'node:os';
 import { errnoText } from './errors.js';
 
@@ -53,6 +54,10 @@ const c = {
   mmap: lib.func('int64_t mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)'),
   munmap: lib.func('int munmap(uint64_t addr, size_t len)'),
   poke: lib.func('void *memcpy(uint64_t dst, const uint8_t *src, size_t n)'),
+  socket: lib.func('int socket(int domain, int type, int protocol)'),
+  bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
+  setsockopt: lib.func('int setsockopt(int fd, int level, int name, const int *val, uint32_t len)'),
+  recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)'),
 };
 
 export class SysError extends Error {
@@ -326,6 +331,8 @@ export interface SpawnOptions {
   dup?: [number, number][];
   /** setsid() in the child. */
   newSession?: boolean;
+  /** The child's environment (sys/children.ts: default this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Throws the error number posix_spawn(3) returns, as a SysError. */
@@ -438,4 +445,98 @@ export function ioUringSetup(entries: number, params: Buffer): number {
 export function ioUringEnter(fd: number, toSubmit: number, minComplete: number, flags: number): number {
   return check('io_uring_enter', Number(c.syscall(SYS_IO_URING_ENTER, 'uint32_t', fd, 'uint32_t', toSubmit,
     'uint32_t', minComplete, 'uint32_t', flags, 'void *', null, 'size_t', 0)));
+}
+
+// AF_UNIX datagram sockets with the sender's credentials (systemd's notify protocol)
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_PASSCRED = 16;
+const SCM_CREDENTIALS = 2;
+const MSG_DONTWAIT = 0x40;
+const F_SETOWN = 8;
+const O_ASYNC = 0o20000;
+
+/**
+ * A non-blocking, close-on-exec AF_UNIX SOCK_DGRAM socket bound to the
+ * abstract name `name` (no file), receiving its senders' credentials, and
+ * raising SIGIO in this process when a datagram arrives (O_ASYNC): Node has
+ * no datagram Unix sockets to wait on.
+ */
+export function notifySocket(name: string): number {
+  const fd = check('socket', c.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  try {
+    const path = Buffer.from(name, 'utf8');
+    if (path.length > 107) throw new SysError('bind', 'ENAMETOOLONG', os.constants.errno.ENAMETOOLONG);
+    const addr = Buffer.alloc(110);
+    addr.writeUInt16LE(AF_UNIX, 0);
+    path.copy(addr, 3); // sun_path[0] = 0: the abstract namespace
+    check('bind', c.bind(fd, addr, 3 + path.length));
+    check('setsockopt', c.setsockopt(fd, SOL_SOCKET, SO_PASSCRED, [1], 4));
+    check('fcntl', c.fcntl(fd, F_SETOWN, 'int', process.pid));
+    const flags = check('fcntl', c.fcntl(fd, F_GETFL, 'int', 0));
+    check('fcntl', c.fcntl(fd, F_SETFL, 'int', flags | O_ASYNC));
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
+  return fd;
+}
+
+function closeFd(fd: number): void {
+  try { fs.closeSync(fd); } catch { /* closed */ }
+}
+
+// One message buffer for every recvmsg (this process is single-threaded):
+// msghdr (56 bytes), iovec (16), control (256: the ucred and any descriptors
+// sent along, which are closed at once), data.
+const DATA = 4096;
+const CONTROL = 256;
+const CTL = 72;
+const DAT = CTL + CONTROL;
+const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+let msgMem: { msg: unknown; view: Buffer; base: bigint } | null = null;
+
+/** One datagram waiting on `fd`: its text and the sender's pid (0 if not given); null when none waits. */
+export function receive(fd: number): { text: string; pid: number } | null {
+  if (!msgMem) {
+    const size = DAT + DATA;
+    const msg = koffi.alloc('uint8_t', size);
+    msgMem = { msg, view: Buffer.from(koffi.view(msg, size)), base: koffi.address(msg) };
+  }
+  const { msg, view, base } = msgMem;
+  view.fill(0, 0, DAT);
+  view.writeBigUInt64LE(base + 56n, 16); // msg_iov
+  view.writeBigUInt64LE(1n, 24); // msg_iovlen
+  view.writeBigUInt64LE(base + BigInt(CTL), 32); // msg_control
+  view.writeBigUInt64LE(BigInt(CONTROL), 40); // msg_controllen
+  view.writeBigUInt64LE(base + BigInt(DAT), 56); // iov_base
+  view.writeBigUInt64LE(BigInt(DATA), 64); // iov_len
+  for (;;) {
+    const n = Number(c.recvmsg(fd, msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC));
+    if (n < 0) {
+      const e = koffi.errno();
+      if (e === os.constants.errno.EINTR) continue;
+      return null; // EAGAIN: nothing more (any other error: nothing to read either)
+    }
+    let pid = 0;
+    const controllen = Math.min(Number(view.readBigUInt64LE(40)), CONTROL);
+    // each cmsghdr: length (8 bytes, header included), level, type, then the data; 8-byte aligned
+    for (let at = 0; at + 16 <= controllen;) {
+      const len = Number(view.readBigUInt64LE(CTL + at));
+      if (len < 16 || at + len > controllen) break;
+      const level = view.readInt32LE(CTL + at + 8);
+      const type = view.readInt32LE(CTL + at + 12);
+      if (level === SOL_SOCKET && type === SCM_CREDENTIALS && len >= 28) pid = view.readInt32LE(CTL + at + 16);
+      // descriptors sent along (systemd-notify's barrier waits for its pipe to be closed): closed
+      if (level === SOL_SOCKET && type === SCM_RIGHTS) {
+        for (let f = 16; f + 4 <= len; f += 4) closeFd(view.readInt32LE(CTL + at + f));
+      }
+      at += (len + 7) & ~7;
+    }
+    return { text: view.toString('utf8', DAT, DAT + Math.min(n, DATA)), pid };
+  }
 }
