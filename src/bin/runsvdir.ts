@@ -1,4 +1,4 @@
-// runsvdir [-P] dir [log] — supervise every service in dir (man runsvdir).
+// runsvdir [-P] [-M address:port] dir [log] — supervise every service in dir (man runsvdir).
 // This process only watches dir; the services are supervised by one host
 // process (src/runsvdir/host.ts) that outlives it on TERM, as runsv
 // processes outlive runit's runsvdir.
@@ -7,6 +7,7 @@ import path from 'node:path';
 import { why } from '../sys/errors.js';
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, execve } from '../sys/libc.js';
+import { parseAddress } from '../runsvdir/address.js';
 import { compactSoon } from '../runsvdir/compact.js';
 import { HostLink, NODE_FLAGS } from '../runsvdir/link.js';
 import { setTitle, TitleLog } from '../runsvdir/proctitle.js';
@@ -22,14 +23,29 @@ if (!process.execArgv.includes('--no-memory-reducer')) {
 }
 
 const args = process.argv.slice(2);
-const newSession = args[0] === '-P';
-const dir = args[newSession ? 1 : 0];
-if (dir === undefined) {
-  try { fs.writeSync(2, 'usage: runsvdir [-P] dir\n\n'); } catch { /* no stderr */ }
+const usage = (): never => {
+  try { fs.writeSync(2, 'usage: runsvdir [-P] [-M address:port] dir\n\n'); } catch { /* no stderr */ }
+  process.exit(1);
+};
+// -P (runit's), -M ADDRESS:PORT (ours: metrics), in either order, before dir
+let newSession = false;
+let metrics: string | undefined;
+let at = 0;
+for (; at < args.length; at++) {
+  const a = args[at]!;
+  if (a === '-P') newSession = true;
+  else if (a === '-M') { metrics = args[++at]; if (metrics === undefined) usage(); }
+  else if (a.startsWith('-M') && a.length > 2) metrics = a.slice(2);
+  else break;
+}
+if (metrics !== undefined && !parseAddress(metrics)) {
+  try { fs.writeSync(2, `runsvdir: fatal: not an address:port to serve metrics on: ${metrics}\n`); } catch { /* no stderr */ }
   process.exit(1);
 }
-let logArg: string | undefined = args[newSession ? 2 : 1];
-const shown = ['runsvdir', ...args.slice(0, newSession ? 3 : 2)];
+const dir = args[at];
+if (dir === undefined) usage();
+let logArg: string | undefined = args[at + 1];
+const shown = ['runsvdir', ...args.slice(0, at + 2)];
 
 let titleLog: TitleLog | null = null;
 const warn = (text: string, err?: unknown): void => {
@@ -51,6 +67,7 @@ const link = new HostLink({
   // libexec/ beside bin/ in the package, wherever it is installed and however runsvdir is reached
   program: path.join(path.dirname(fs.realpathSync(process.argv[1]!)), '../libexec/runsvdir-host'),
   newSession,
+  metrics,
   dir: home,
   services,
   stderr: titleLog ? (b) => titleLog!.write(b) : null,

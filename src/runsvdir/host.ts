@@ -167,6 +167,13 @@ function disconnected(): void {
 
 export function host(args: string[]): void {
   newSession = args.includes('-P');
+  const metricsAt = args.indexOf('-M');
+  if (metricsAt >= 0 && args[metricsAt + 1]) {
+    // loaded only with -M (node:http with it)
+    void import('./metrics.js').then((m) => m.serve(args[metricsAt + 1]!,
+      () => [...entries.values()].map((e) => ({ name: e.name, dir: e.path })),
+      (text, err) => say(`runsvdir: warning: ${text}${err === undefined ? '' : ': ' + why(err)}`)));
+  }
   defaultSignal(10); // SIGUSR1 kills it as it kills a runsv; Node would open a debugger
   try { raiseNofile(); } catch { /* keep the limit we have (Node raises it itself at start) */ }
   dropKoffiZeroPages();

@@ -41,6 +41,8 @@ export interface LinkOptions {
   /** The host program (libexec/runsvdir-host). */
   program: string;
   newSession: boolean;
+  /** runsvdir -M ADDRESS:PORT: the host serves metrics there. */
+  metrics?: string;
   /** Where the services live (paths sent to the host are DIR/name). */
   dir: string;
   /** What runsvdir supervises now. */
@@ -141,6 +143,7 @@ export class HostLink {
       ...NODE_FLAGS,
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
+      ...(this.o.metrics ? ['-M', this.o.metrics] : []),
     ];
     // Both pipes close-on-exec: the host gets its ends as fds 3 and 2 only.
     // (fd 3 is never one of them here: libuv's epoll took it at start-up.)
