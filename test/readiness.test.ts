@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as readiness from '../src/supervise/readiness.js';
 import * as status from '../src/supervise/status.js';
-import { alive, bin, read, root, run, script, startSupervisor, stopAll, tmpdir, until } from './helpers.js';
+import { alive, bin, noRef, read, ref, root, run, script, startSupervisor, stopAll, tmpdir, until } from './helpers.js';
 
 after(stopAll);
 
@@ -94,6 +94,18 @@ describe('notification-fd', () => {
     const r = run(sv, ['-w', '1', 'start', dir]);
     assert.equal(r.code, 1);
     assert.match(r.out, /^timeout: run: /);
+  });
+
+  it('under runit\'s runsv (which knows no readiness) a notification-fd file changes nothing for sv start', { skip: noRef }, async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    script(path.join(dir, 'run'), 'exec sleep 1000');
+    fs.writeFileSync(path.join(dir, 'notification-fd'), '5\n');
+    fs.writeFileSync(path.join(dir, 'down'), '');
+    startSupervisor(ref('runsv')!, [dir]);
+    await until('supervised', () => fs.existsSync(path.join(dir, 'supervise/status')));
+    const r = run(sv, ['-w', '30', 'start', dir]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^ok: run: /);
   });
 
   it('the dependency idiom: `sv start dep || exit 1` in ./run starts only once dep is ready', { timeout: 60000 }, async () => {

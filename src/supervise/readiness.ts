@@ -44,3 +44,8 @@ export function notifies(serviceDir: string): boolean {
   } catch { /* not this way */ }
   return fs.existsSync(`${serviceDir}/notify-socket`);
 }
+
+/** Is readiness to be waited for: the service notifies, and its supervisor records it (ours writes supervise/record)? */
+export function awaited(serviceDir: string): boolean {
+  return notifies(serviceDir) && fs.existsSync(`${serviceDir}/supervise/record`);
+}

@@ -225,9 +225,10 @@ class Sv {
     // can take a change from earlier in the same second for the one it asked for).
     const changed = s.when.sec > this.start.sec ||
       (s.when.sec === this.start.sec && s.when.nano >= this.start.nano);
-    // with notification-fd, up means ready (supervise/ready), as a ./check passing does
+    // with notification-fd, up means ready (supervise/ready), as a ./check passing does;
+    // runit's runsv knows nothing of it (it writes no supervise/record): up is up there
     const up = (): boolean => s.want === 'u' && s.pid !== 0 && s.state === status.STATE.run &&
-      (!readiness.notifies(dir) || readiness.since(`${dir}/supervise`) !== null) && this.checkScript(dir);
+      (!readiness.awaited(dir) || readiness.since(`${dir}/supervise`) !== null) && this.checkScript(dir);
     const down = s.want === 'd' && s.pid === 0;
     let done: boolean;
     switch (acts) {
@@ -355,7 +356,7 @@ export function main(argv: string[]): void {
   let timer: NodeJS.Timeout | null = null;
   let soon = false;
   for (const p of pending) {
-    if (!readiness.notifies(p.dir)) continue;
+    if (!readiness.awaited(p.dir)) continue;
     try {
       fs.watch(`${p.dir}/supervise`, { persistent: false }, () => {
         if (soon) return;
