@@ -222,6 +222,8 @@ class Proc {
       this.child = 0;
       this.gone = false;
       this.adopted = false;
+      // how it ended is not known (no exit status): only that it did
+      if (!finishing) { readiness.clear(this.sup); this.noteRecord({ exitCode: null, exitSignal: null, exitedAt: record.unixNow() }); }
       if (finishing) this.settled();
       else this.ranOut(-1, 0);
     });
