@@ -42,11 +42,11 @@ describe('notification-fd', () => {
     const since = readiness.since(path.join(dir, 'supervise'))!;
     assert.ok(Math.abs(since - Date.now() / 1000) < 60);
     assert.equal(read(path.join(dir, 'supervise/stat')), 'run\n', 'stat is runit\'s');
-    run(sv, ['k', dir]);
-    await until('restarted', () => fs.existsSync(path.join(dir, 'started')) && st(dir).pid !== 0);
+    const old = st(dir).pid;
     fs.rmSync(path.join(dir, 'go'));
     fs.rmSync(path.join(dir, 'started'));
-    await until('started again', () => fs.existsSync(path.join(dir, 'started')));
+    run(sv, ['k', dir]);
+    await until('started again', () => fs.existsSync(path.join(dir, 'started')) && st(dir).pid !== old && st(dir).state === status.STATE.run);
     assert.ok(!fs.existsSync(readyFile(dir)), 'a new ./run is not ready until it says so');
   });
 

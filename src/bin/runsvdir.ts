@@ -24,7 +24,8 @@ if (!process.execArgv.includes('--no-memory-reducer')) {
 
 const args = process.argv.slice(2);
 const usage = (): never => {
-  try { fs.writeSync(2, 'usage: runsvdir [-P] [-M address:port] dir\n\n'); } catch { /* no stderr */ }
+  // runit's words exactly (-M is ours: runsvdir(8) documents it)
+  try { fs.writeSync(2, 'usage: runsvdir [-P] dir\n\n'); } catch { /* no stderr */ }
   process.exit(1);
 };
 // -P (runit's), -M ADDRESS:PORT (ours: metrics), in either order, before dir
