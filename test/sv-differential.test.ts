@@ -96,7 +96,9 @@ async function play(pair: Pair, fx: Fixture, steps: Step[], withRunsv = true): P
 
 function superviseFiles(dir: string): string[] {
   const sup = path.join(dir, 'supervise');
-  const names = fs.readdirSync(sup).sort();
+  // runit's files, exactly; our runsv adds supervise/record and supervise/ready
+  // (runsv(8), README "Beyond runit"), which runit's sv and tools never open
+  const names = fs.readdirSync(sup).filter((n) => n !== 'record' && n !== 'ready').sort();
   const out = names.map((n) => {
     const st = fs.lstatSync(path.join(sup, n));
     const type = st.isFIFO() ? 'fifo' : st.isFile() ? 'file' : 'other';
