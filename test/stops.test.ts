@@ -61,7 +61,8 @@ describe('clean stops', () => {
       finish: 'echo "$@" > finished',
     }, { 'timeout-kill': '200\n', 'flag-timeout-killpg': '' });
     startSupervisor(runsv, [dir]);
-    await until('child', () => read(path.join(dir, 'child')) !== '');
+    // (./run can write it before runsv has written its status)
+    await until('child', () => read(path.join(dir, 'child')) !== '' && st(dir).state === status.STATE.run);
     const pid = st(dir).pid;
     const child = Number(read(path.join(dir, 'child')));
     assert.ok(alive(child));
@@ -77,7 +78,8 @@ describe('clean stops', () => {
       finish: 'echo "$@" > finished',
     }, { 'timeout-kill': '200\n' });
     startSupervisor(runsv, [dir]);
-    await until('child', () => read(path.join(dir, 'child')) !== '');
+    // (./run can write it before runsv has written its status)
+    await until('child', () => read(path.join(dir, 'child')) !== '' && st(dir).state === status.STATE.run);
     const child = Number(read(path.join(dir, 'child')));
     try {
       assert.equal(run(sv, ['-w', '30', 'down', dir]).code, 0);
