@@ -31,8 +31,10 @@ function listing(d: string): string {
   }).join('\n');
 }
 
+// Both are called as plain `runsvchdir` found in PATH: runit names itself as called.
+const viaPath = { ...process.env, PATH: `${path.dirname(ours)}:${process.env['PATH']}` };
 const runOurs = (d: string, args: string[]): Ran =>
-  run(ours, args, { cwd: '/', env: { ...process.env, RUNSVDIR: d } });
+  run('runsvchdir', args, { cwd: '/', env: { ...viaPath, RUNSVDIR: d } });
 
 function runTheirs(d: string, args: string[]): Ran {
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -87,7 +89,7 @@ describe('runsvchdir', () => {
   });
 
   it('honours $RUNSVDIR (runit 2.3.0)', () => {
-    const r = run(ours, ['a'], { env: { ...process.env, RUNSVDIR: '/nonexistent' } });
+    const r = run('runsvchdir', ['a'], { env: { ...viaPath, RUNSVDIR: '/nonexistent' } });
     assert.deepEqual([r.code, r.err], [111, 'runsvchdir: fatal: unable to chdir: /nonexistent: file does not exist\n']);
   });
 

@@ -71,8 +71,15 @@ async function hup(who: Who): Promise<Record<string, unknown>> {
 
 async function title(who: Who): Promise<string> {
   const dir = tree([]);
-  script(path.join(dir, 'talk/run'), 'echo hello-from-talk >&2; exec sleep 1000');
+  // runsvdir writes its first dot once it has started the services: the
+  // service speaks only after it (the F is gone from the title then), else
+  // which comes first is a race, in runit's as in ours.
+  const pidFile = `${dir}.pid`;
+  script(path.join(dir, 'talk/run'), `while [ ! -s ${pidFile} ]; do sleep 0.05; done
+while grep -q ABCDEFG /proc/$(cat ${pidFile})/cmdline; do sleep 0.05; done
+echo hello-from-talk >&2; exec sleep 1000`);
   const d = runsvdir('runsvdir', [dir, 'ABCDEFG' + '.'.repeat(40)], dir, envs[who]);
+  fs.writeFileSync(pidFile, String(d.pid));
   await until('message in the title', () => read(`/proc/${d.pid}/cmdline`).includes('hello-from-talk'));
   const t = read(`/proc/${d.pid}/cmdline`).replace(/\0+$/, '').replace(/\0/g, ' ').split(dir).join('DIR');
   await cleanup(d);

@@ -86,11 +86,13 @@ function reapSeen(...known: Map<number, string>[]): void {
   for (const m of known) reap([...m].filter(([p, t]) => t && started(p) === t).map(([p]) => p));
 }
 
+const node = fs.realpathSync(process.execPath);
+
 /** Our supervision hosts (node processes) directly under runsvdir. */
 export function hosts(d: Dir): number[] {
   return note(d).filter((p) => {
     try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('runsvdir-host');
+      return fs.readlinkSync(`/proc/${p}/exe`) === node;
     } catch {
       return false;
     }

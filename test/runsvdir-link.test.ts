@@ -33,7 +33,7 @@ describe('runsvdir host link', () => {
     const services: Services = new Map([['1:1', 'first']]);
     const warnings: string[] = [];
     const link = new HostLink({
-      program: fakeHost(dir), newSession: false, dir: '/srv', services, stderr: null,
+      program: fakeHost(dir), newSession: false, dir: '/srv', shownDir: '/srv', services, stderr: null,
       warn: (text) => warnings.push(text),
     });
     link.ensure();

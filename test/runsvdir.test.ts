@@ -18,7 +18,7 @@ describe('runsvdir', () => {
   it('prints its usage and exits 1 without a directory', () => {
     const r = run(program, []);
     assert.equal(r.code, 1);
-    assert.equal(r.err, 'usage: runsvdir [-P] dir\n\n');
+    assert.equal(r.err, `usage: ${program} [-P] dir\n\n`, 'named as called, as runit\'s');
   });
 
   it('supervises subdirectories and symlinks to directories, skipping dot names and files', async () => {
@@ -208,8 +208,8 @@ describe('runsvdir', () => {
     const d = runsvdir(program, [dir, log], dir);
     await until('message in the title', () => read(`/proc/${d.pid}/cmdline`).includes('hello-from-talk'));
     const title = read(`/proc/${d.pid}/cmdline`).replace(/\0+$/, '');
-    assert.ok(title.startsWith(`runsvdir ${dir} log: `), title);
-    const window = title.slice(`runsvdir ${dir} `.length);
+    assert.ok(title.startsWith(`${program} ${dir} log: `), title);
+    const window = title.slice(`${program} ${dir} `.length);
     assert.equal(window.length, log.length, 'the log keeps its length');
     assert.ok(window.endsWith('hello-from-talk\n'), 'newest message last');
     assert.equal(d.stderr(), '', 'nothing on the real stderr');

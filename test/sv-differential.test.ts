@@ -81,7 +81,12 @@ async function play(pair: Pair, fx: Fixture, steps: Step[], withRunsv = true): P
       const r = run(pair.sv, [...step, './svc'], { cwd: base });
       transcript.push(`$ sv ${step.join(' ')} => ${r.code}\n${normalize(r.out)}${normalize(r.err)}`);
     }
-    if (s) transcript.push(...superviseFiles(dir), ...(hasLog ? superviseFiles(path.join(dir, 'log')) : []));
+    if (s) {
+      // a status being written (X.new, then renamed) is finished first
+      const sups = [dir, ...(hasLog ? [path.join(dir, 'log')] : [])].map((d) => path.join(d, 'supervise'));
+      await until('no write in progress', () => sups.every((d) => !fs.readdirSync(d).some((n) => n.endsWith('.new'))));
+      transcript.push(...superviseFiles(dir), ...(hasLog ? superviseFiles(path.join(dir, 'log')) : []));
+    }
     for (const f of fx.collect ?? []) {
       let text = '(missing)';
       try { text = fs.readFileSync(path.join(dir, f), 'utf8'); } catch { /* stays missing */ }
@@ -107,7 +112,8 @@ function superviseFiles(dir: string): string[] {
   const s = status.read(sup);
   out.push(`status: state=${s.state} pid=${s.pid ? 'yes' : 'no'} paused=${s.paused} want=${s.want} term=${s.term}`);
   out.push(`stat: ${fs.readFileSync(path.join(sup, 'stat'), 'utf8').trim()}`);
-  out.push(`pid: ${fs.readFileSync(path.join(sup, 'pid'), 'utf8') === '' ? 'empty' : 'a pid'}`);
+  const pid = fs.existsSync(path.join(sup, 'pid')) ? fs.readFileSync(path.join(sup, 'pid'), 'utf8') : null;
+  out.push(`pid: ${pid === null ? 'missing' : pid === '' ? 'empty' : 'a pid'}`);
   return out;
 }
 
@@ -203,9 +209,41 @@ describe('differential: sv and runsv against runit', { skip: noRef }, () => {
     ]);
   });
 
+  it('log/supervise/pid appears once the log service is first started', async () => {
+    const logDown = { files: { ...logged, 'log/down': '' } };
+    await compare(logDown, [['status']]);
+    await compare({ files: { ...logged, down: '', 'log/down': '' } }, [['status']]);
+    const logUp: Action = (dir) => fs.writeFileSync(path.join(dir, 'log/supervise/control'), 'u');
+    const logRuns: Action = (dir) => until('log runs', () => status.read(path.join(dir, 'log/supervise')).pid !== 0);
+    await compare(logDown, [['status'], logUp, logRuns, ['status']]);
+  });
+
   it('exit and shutdown', async () => {
     await compare({ files: logged }, [['shutdown'], ['status']]);
     await compare({ files: daemon }, [['-v', 'exit'], ['status'], ['down']]);
+  });
+
+  it('exit, shutdown and their force- and one-letter forms with no runsv: ok, success', async () => {
+    // supervise/ left by a runsv (runit's and ours) that has exited; one never supervised
+    const base = tmpdir();
+    for (const [name, who] of [['theirs', ref('runsv')!], ['ours', bin('runsv')]] as const) {
+      const dir = path.join(base, name);
+      script(path.join(dir, 'run'), 'exec sleep 1000');
+      const s = startSupervisor(who, [dir]);
+      await until('supervised', () => fs.existsSync(path.join(dir, 'supervise/status')));
+      process.kill(s.pid, 'SIGTERM');
+      assert.equal(await s.exited, 0);
+      await stopSupervisor(s);
+    }
+    script(path.join(base, 'never/run'), 'exec sleep 1000');
+    const names = ['./theirs', './ours', './never', './none'];
+    for (const cmd of ['exit', 'x', 'e', 'shutdown', 'force-shutdown', 'X', 'E', 'down', 'status']) {
+      for (const args of [[cmd], ['-v', cmd], ['-w', '1', cmd]]) {
+        const a = run(ref('sv')!, [...args, ...names], { cwd: base });
+        const b = run(bin('sv'), [...args, ...names], { cwd: base });
+        assert.deepEqual(b, a, `sv ${args.join(' ')}`);
+      }
+    }
   });
 
   it('no runsv, no directory, bad usage', async () => {

@@ -204,6 +204,29 @@ describe('sv', () => {
     }
   });
 
+  it('a prefix of enable or disable is a usage error; e, d and other words keep runit\'s meaning', async () => {
+    const base = tmpdir();
+    const { dir, s } = await supervised(base, 'svc');
+    const pid = status.read(path.join(dir, 'supervise')).pid;
+    for (const cmd of ['en', 'ena', 'enab', 'enabl', 'di', 'dis', 'disab', 'disabl']) {
+      const r = run(sv, [cmd, './svc'], { cwd: base });
+      assert.equal(r.code, 100, `sv ${cmd}`);
+      assert.match(r.err, /^usage: sv /, `sv ${cmd}`);
+    }
+    const st = status.read(path.join(dir, 'supervise'));
+    assert.equal(st.pid, pid, 'still running: no command was sent');
+    assert.equal(st.want, 'u');
+    assert.ok(!fs.existsSync(path.join(dir, 'down')));
+    // `dx` is down (first letter), `e` and `exits` are exit, as in runit
+    assert.equal(run(sv, ['dx', './svc'], { cwd: base }).code, 0);
+    await until('down', () => status.read(path.join(dir, 'supervise')).pid === 0);
+    assert.equal(run(sv, ['exits', './svc'], { cwd: base }).code, 0);
+    assert.equal(await s.exited, 0, 'runsv told to exit');
+    const again = await supervised(base, 'svc');
+    assert.equal(run(sv, ['e', './svc'], { cwd: base }).code, 0);
+    assert.equal(await again.s.exited, 0);
+  });
+
   describe('LSB init-script mode (another base name)', () => {
     it('status exits 0 running, 3 down, 1 without runsv, 2 on bad usage', async () => {
       const base = tmpdir();

@@ -51,7 +51,7 @@ function snapshot(d: string): Record<string, string> {
     const st = fs.statSync(path.join(d, f));
     const key = f.startsWith('@') ? `old${k++}${f.slice(25)}` : f;
     const body = f === 'lock' ? '' : fs.readFileSync(path.join(d, f), 'latin1').replace(STAMP, 'STAMP ');
-    out[key] = `${st.mode & 0o100 ? 'x' : '-'} ${body}`;
+    out[key] = `${(st.mode & 0o777).toString(8)} ${body}`;
   }
   return out;
 }
@@ -129,6 +129,13 @@ test('processor: rotated files fed through sh -c, state kept', { skip, timeout: 
   const r = rng(5);
   const input = randomText(r, 60, 'abcdefgh', 30);
   await compare(['-l', '20'], ['s200\nn5\n!tr a-z A-Z; echo x >&5; cat <&4\n'], input);
+});
+
+test('modes: rotated, processed and closed files get runit\'s 0744, current 0644 while written', { skip, timeout: 30000 }, async () => {
+  const input = 'one line of the log\n'.repeat(30);
+  await compare([], ['s100\n'], input);
+  await compare([], ['s100\n!cat\n'], input);
+  await compare([], [null], input);
 });
 
 test('an unfinished current from a killed svlogd is kept as .u', { skip, timeout: 30000 }, async () => {

@@ -85,7 +85,7 @@ test('patterns: documented * and + semantics, whole message', { timeout: 20000 }
   assert.equal(m('b+a', 'b'), false);
 });
 
-test('writes current, lock; modes 0644 while written, 0755 when done; -tt stamps', { timeout: 20000 }, async () => {
+test('writes current, lock; modes 0644 while written, 0744 when done (as runit); -tt stamps', { timeout: 20000 }, async () => {
   const d = logdir();
   const c = start(['-tt', d]);
   c.stdin!.write('hello\nworld\n');
@@ -95,7 +95,7 @@ test('writes current, lock; modes 0644 while written, 0755 when done; -tt stamps
   c.stdin!.end();
   const r = await exited(c);
   assert.equal(r.code, 0);
-  assert.equal(mode(d, 'current'), 0o755);
+  assert.equal(mode(d, 'current'), 0o744);
   assert.match(read(d, 'current'), /^\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5} hello\n\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5} world\n$/);
 });
 
@@ -114,7 +114,7 @@ test('usage and bad options exit 111', { timeout: 20000 }, async () => {
   for (const args of [[], ['-x', 'd'], ['-l', '2000', 'd'], ['-r', 'ab', 'd']]) {
     const r = await run(args, '');
     assert.equal(r.code, 111, args.join(' '));
-    assert.match(r.stderr, /usage: svlogd \[-ttv\] \[-r c\] \[-R abc\] \[-l len\] \[-b buflen\] dir \.\.\./);
+    assert.ok(r.stderr.includes(`usage: ${SVLOGD} [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n\n`), r.stderr);
   }
 });
 
@@ -131,7 +131,7 @@ test('unusable directories: warning, skipped; none usable: fatal 111', { timeout
   assert.equal(read(d, 'current'), 'x\n');
 });
 
-test('size rotation: s and n, nothing lost, @tai64n.s names mode 0755', { timeout: 20000 }, async () => {
+test('size rotation: s and n, nothing lost, @tai64n.s names mode 0744', { timeout: 20000 }, async () => {
   const d = logdir('s300\nn3\n');
   const input = numbered(60);
   const r = await run(['-l', '50', d], input);
@@ -140,7 +140,7 @@ test('size rotation: s and n, nothing lost, @tai64n.s names mode 0755', { timeou
   assert.equal(o.length, 3);
   for (const f of o) {
     assert.match(f, /^@4000000[0-9a-f]{17}\.s$/);
-    assert.equal(mode(d, f), 0o755);
+    assert.equal(mode(d, f), 0o744);
     assert.ok(read(d, f).length <= 300 && read(d, f).length >= 250, 'rotated within the last len bytes');
     assert.ok(read(d, f).endsWith('\n'));
   }

@@ -3,16 +3,20 @@ import { writeSync } from 'node:fs';
 import path from 'node:path';
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal } from '../sys/libc.js';
+import { calledAs } from '../sys/argv0.js';
 import { why } from '../sys/errors.js';
+import { setTitle } from '../sys/title.js';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
 
 const arg = process.argv[2];
 if (process.argv.length !== 3 || !arg) {
-  writeSync(2, `usage: ${process.argv[1]} dir\n\n`);
+  writeSync(2, `usage: ${calledAs()} dir\n\n`);
   process.exit(1);
 }
 const label = `runsv ${arg}`;
+// `ps` shows `runsv DIR` (as called), and `pidof runsv` finds it, as with runit's
+setTitle([calledAs(), arg], 'runsv');
 const say = (kind: string, text: string, err?: unknown): void => {
   try { writeSync(2, `${label}: ${kind}: ${text}${err === undefined ? '' : ': ' + why(err)}\n`); } catch { /* no stderr */ }
 };

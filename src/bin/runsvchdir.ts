@@ -3,13 +3,15 @@
 // symlink to dir, made as `current.new` and renamed over it, and the old
 // `current` is kept as `previous`.
 import fs from 'node:fs';
+import { calledAs } from '../sys/argv0.js';
 import { fatal, setProgram } from '../sys/say.js';
 
-setProgram('runsvchdir');
+// runit's runsvchdir names itself as called in its usage and its fatal messages.
+setProgram(calledAs());
 const dir = process.argv[2];
 if (dir === undefined) {
   // runit's words and exit code for this one: usage, an empty line, exit 1.
-  try { fs.writeSync(2, 'usage: runsvchdir dir\n\n'); } catch { /* no stderr */ }
+  try { fs.writeSync(2, `usage: ${calledAs()} dir\n\n`); } catch { /* no stderr */ }
   process.exit(1);
 }
 if (dir.startsWith('.')) fatal(111, [dir, ': must not start with a dot.']);

@@ -10,22 +10,25 @@ import { defaultSignal, execve } from '../sys/libc.js';
 import { parseAddress } from '../runsvdir/address.js';
 import { compactSoon } from '../runsvdir/compact.js';
 import { HostLink, NODE_FLAGS } from '../runsvdir/link.js';
-import { setTitle, TitleLog } from '../runsvdir/proctitle.js';
+import { TitleLog } from '../runsvdir/proctitle.js';
 import { keyOf, scan, type Services } from '../runsvdir/scan.js';
+import { calledAs, scriptPath } from '../sys/argv0.js';
+import { setTitle } from '../sys/title.js';
 
 // runsvdir is started by its #! line, as plain `node`: it starts Node again
 // in its own place (same pid, same fds) with the flags the host runs with
-// (link.ts NODE_FLAGS); V8 reads some of them at start-up only.
+// (link.ts NODE_FLAGS); V8 reads some of them at start-up only. The script
+// is named as it was called, for the usage line and the process title.
 if (!process.execArgv.includes('--no-memory-reducer')) {
   try {
-    execve(process.execPath, [process.argv0, ...NODE_FLAGS, process.argv[1]!, ...process.argv.slice(2)], process.env);
+    execve(process.execPath, [process.argv0, ...NODE_FLAGS, scriptPath(), ...process.argv.slice(2)], process.env);
   } catch { /* runs on as it is */ }
 }
 
 const args = process.argv.slice(2);
 const usage = (): never => {
-  // runit's words exactly (-M is ours: runsvdir(8) documents it)
-  try { fs.writeSync(2, 'usage: runsvdir [-P] dir\n\n'); } catch { /* no stderr */ }
+  // runit's words exactly, naming itself as called (-M is ours: runsvdir(8) documents it)
+  try { fs.writeSync(2, `usage: ${calledAs()} [-P] dir\n\n`); } catch { /* no stderr */ }
   process.exit(1);
 };
 // -P (runit's), -M ADDRESS:PORT (ours: metrics), in either order, before dir
@@ -46,7 +49,8 @@ if (metrics !== undefined && !parseAddress(metrics)) {
 const dir = args[at];
 if (dir === undefined) usage();
 let logArg: string | undefined = args[at + 1];
-const shown = ['runsvdir', ...args.slice(0, at + 2)];
+// runit's runsvdir shows its own argv (the log in its last word): ours shows the same, as one string
+const shown = [calledAs(), ...args.slice(0, at + 2)];
 
 let titleLog: TitleLog | null = null;
 const warn = (text: string, err?: unknown): void => {
@@ -70,6 +74,7 @@ const link = new HostLink({
   newSession,
   metrics,
   dir: home,
+  shownDir: dir,
   services,
   stderr: titleLog ? (b) => titleLog!.write(b) : null,
   warn,

@@ -1,5 +1,6 @@
 // utmpset [-w] line: log a line out of utmp, and with -w out of wtmp too (man utmpset).
 import { writeSync } from 'node:fs';
+import { baseName, calledAs } from '../sys/argv0.js';
 import { GetoptError, getopt } from '../sys/getopt.js';
 import { why } from '../sys/errors.js';
 import { setProgram } from '../sys/say.js';
@@ -11,15 +12,15 @@ function say(line: string): void {
   try { writeSync(2, line + '\n'); } catch { /* stderr gone */ }
 }
 
-/** Wrong usage exits 1 here, not 100 (man utmpset). */
+/** Wrong usage exits 1 here, not 100 (man utmpset); the usage names it as called. */
 function usage(): never {
-  say('usage: utmpset [-w] line\n');
+  say(`usage: ${calledAs()} [-w] line\n`);
   process.exit(1);
 }
 
 let opts;
 try {
-  opts = getopt(process.argv.slice(2), 'wV');
+  opts = getopt(process.argv.slice(2), 'wV', baseName(calledAs()));
 } catch (e) {
   if (e instanceof GetoptError) usage();
   throw e;

@@ -13,6 +13,7 @@ import { Service } from '../supervise/service.js';
 import { why } from '../sys/errors.js';
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, raiseNofile, setCloexec } from '../sys/libc.js';
+import { setTitle } from '../sys/title.js';
 import { compactSoon } from './compact.js';
 import { Lines, type Message } from './protocol.js';
 
@@ -165,6 +166,7 @@ function disconnected(): void {
   if (entries.size === 0) process.exit(0);
 }
 
+/** runsvdir-host [-P] [-M address:port] -- DIR (DIR only names it in `ps`). */
 export function host(args: string[]): void {
   newSession = args.includes('-P');
   const metricsAt = args.indexOf('-M');
@@ -174,6 +176,12 @@ export function host(args: string[]): void {
       () => [...entries.values()].map((e) => ({ name: e.name, dir: e.path })),
       (text, err) => say(`runsvdir: warning: ${text}${err === undefined ? '' : ': ' + why(err)}`)));
   }
+  // It does the work of every service's runsv: it is named runsv, so that
+  // `pidof runsv` and `pgrep -x runsv` find it, and `pkill -x runsv` (TERM)
+  // stops what runit's runsv processes would stop. DIR comes after `--`.
+  const dd = args.indexOf('--');
+  const dir = dd >= 0 ? args[dd + 1] : undefined;
+  setTitle(['runsv', ...(dir === undefined ? [] : [`${dir.replace(/\/+$/, '')}/*`])], 'runsv');
   defaultSignal(10); // SIGUSR1 kills it as it kills a runsv; Node would open a debugger
   try { raiseNofile(); } catch { /* keep the limit we have (Node raises it itself at start) */ }
   dropKoffiZeroPages();

@@ -45,6 +45,8 @@ export interface LinkOptions {
   metrics?: string;
   /** Where the services live (paths sent to the host are DIR/name). */
   dir: string;
+  /** dir as runsvdir was given it: the host's process title names it. */
+  shownDir: string;
   /** What runsvdir supervises now. */
   services: Services;
   /** The host's standard error, when runsvdir keeps a log; else it shares runsvdir's. */
@@ -144,6 +146,7 @@ export class HostLink {
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
       ...(this.o.metrics ? ['-M', this.o.metrics] : []),
+      '--', this.o.shownDir,
     ];
     // Both pipes close-on-exec: the host gets its ends as fds 3 and 2 only.
     // (fd 3 is never one of them here: libuv's epoll took it at start-up.)

@@ -2,20 +2,10 @@
 // bytes in the process title are the log: its first five stay, the rest is a
 // window on the newest bytes written, which `ps` shows. A dot every fifteen
 // minutes (and one at start) pushes old messages out.
-import fs from 'node:fs';
+import { setTitle } from '../sys/title.js';
 
 const KEEP = 5;
 const DOT_EVERY = 15 * 60 * 1000;
-
-/** Show `args` as the command line (as runit's runsvdir would look), program name `comm`. */
-export function setTitle(args: string[], comm: string): void {
-  try {
-    process.title = args.join(' ');
-  } catch { /* no title: cosmetic only */ }
-  try {
-    fs.writeFileSync('/proc/self/comm', comm);
-  } catch { /* no /proc */ }
-}
 
 export class TitleLog {
   private ring: Buffer;

@@ -78,6 +78,12 @@ class Proc {
   /** Runs in a row that died early (backoff.ts). */
   private failures = 0;
   private readonly killTimer = new Deadline();
+  /**
+   * Is there a pid to tell? runsv writes supervise/pid when a pid changes
+   * (and the service's once at start), so a log service's pid file appears
+   * only when the log is first started.
+   */
+  private pidKnown: boolean;
 
   constructor(
     readonly svc: Service,
@@ -85,7 +91,9 @@ class Proc {
     readonly sup: string, // its supervise directory
     readonly name: string, // 'supervise' or 'log/supervise', for messages
     readonly isLog: boolean,
-  ) {}
+  ) {
+    this.pidKnown = !isLog;
+  }
 
   setup(): void {
     files.makeDir(this.sup, this.name);
@@ -113,12 +121,13 @@ class Proc {
     status.write(this.sup, s, this.wantExit, (what, e) => {
       const [verb, ...rest] = what.split(' ');
       this.svc.opts.report('warning', `unable to ${verb} ${this.name}/${rest.join(' ')}`, e);
-    });
+    }, this.pidKnown);
     this.svc.opts.onSave?.();
   }
 
   private changed(state: State, pid: number, keepTime = false): void {
     this.state = state;
+    if (pid !== 0) this.pidKnown = true;
     this.pid = pid;
     // ./finish keeps the time ./run started, as runit does: `finish: ... 4s` counts from the run
     if (!keepTime) this.when = tai.now();

@@ -90,14 +90,14 @@ function replace(dir: string, name: string, data: Buffer | string, warn: (what: 
 }
 
 /**
- * Write pid, stat and status (runsv's order), each atomically (`X.new` then
- * rename). The first failure goes to `warn` as `open pid.new` /
- * `rename pid.new to pid` and ends the update, as with runsv (the supervisor
- * keeps running without its files).
+ * Write pid (unless `withPid` is false), stat and status (runsv's order), each
+ * atomically (`X.new` then rename). The first failure goes to `warn` as
+ * `open pid.new` / `rename pid.new to pid` and ends the update, as with runsv
+ * (the supervisor keeps running without its files).
  */
 export function write(superviseDir: string, s: Status, wantExit: boolean,
-  warn: (what: string, e: unknown) => void): void {
-  if (!replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn)) return;
+  warn: (what: string, e: unknown) => void, withPid = true): void {
+  if (withPid && !replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn)) return;
   if (!replace(superviseDir, 'stat', statText(s, wantExit) + '\n', warn)) return;
   replace(superviseDir, 'status', pack(s), warn);
 }

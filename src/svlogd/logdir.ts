@@ -334,7 +334,7 @@ export class LogDir {
       this.syncing = 0;
       const save = this.uniqueName(this.cfg.processor ? '.u' : '.s');
       try {
-        fs.fchmodSync(this.fdcur, 0o755);
+        fs.fchmodSync(this.fdcur, 0o744);
       } catch (e) {
         return this.pause('unable to set mode of current', e);
       }
@@ -476,7 +476,7 @@ export class LogDir {
     }
     try {
       fs.renameSync(this.p(save + '.t'), this.p(save + '.s'));
-      fs.chmodSync(this.p(save + '.s'), 0o755);
+      fs.chmodSync(this.p(save + '.s'), 0o744);
     } catch (e) {
       warn(['unable to rename processed: ', this.name], e);
     }
@@ -488,7 +488,7 @@ export class LogDir {
 
   // ---- closing ----
 
-  /** Close (after a drain): current gets mode 0755, the lock is released. */
+  /** Close (after a drain): current gets mode 0744 (as both runit releases set it, whatever man svlogd says), the lock is released. */
   close(): void {
     if (this.env.verbose) info(`close: ${this.name}`);
     if (this.retry) clearTimeout(this.retry);
@@ -496,7 +496,7 @@ export class LogDir {
     this.retry = this.ttimer = null;
     if (this.fdcur >= 0) {
       try { fs.fsyncSync(this.fdcur); } catch { /* nothing more to do */ }
-      try { fs.fchmodSync(this.fdcur, 0o755); } catch (e) { warn(['unable to set mode of current: ', this.name], e); }
+      try { fs.fchmodSync(this.fdcur, 0o744); } catch (e) { warn(['unable to set mode of current: ', this.name], e); }
     }
     this.closeFds();
   }

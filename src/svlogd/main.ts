@@ -3,7 +3,9 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
+import { calledAs } from '../sys/argv0.js';
 import { fatal, setProgram } from '../sys/say.js';
+import { setTitle } from '../sys/title.js';
 import { now } from './clock.js';
 import { type Input, openInput } from './input.js';
 import { type Env, LogDir } from './logdir.js';
@@ -19,6 +21,8 @@ export function main(argv: string[]): void {
   setProgram('svlogd');
   dropKoffiZeroPages();
   const opt = parseOptions(argv.slice(2));
+  // `ps` shows `svlogd -tt ./main` (as called), and `pidof svlogd` finds it, as with runit's
+  setTitle([calledAs(), ...argv.slice(2)], 'svlogd');
   const L = opt.linemax;
   // A line is held until its newline arrives, up to this many bytes; a longer
   // one is written in pieces, its first piece stamped and matched (as runit does).

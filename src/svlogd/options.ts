@@ -1,5 +1,6 @@
 // svlogd [-tttv] [-r c] [-R xyz] [-l len] [-b buflen] dirs...  (man svlogd, OPTIONS)
 import { writeSync } from 'node:fs';
+import { baseName, calledAs } from '../sys/argv0.js';
 import { getopt, GetoptError } from '../sys/getopt.js';
 
 export interface Options {
@@ -12,11 +13,9 @@ export interface Options {
   dirs: string[];
 }
 
-const USAGE = 'usage: svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n\n';
-
-/** runit's svlogd prints its usage and exits 111. */
+/** runit's svlogd prints its usage (naming itself as called) and exits 111. */
 function usage(): never {
-  try { writeSync(2, USAGE); } catch { /* stderr gone */ }
+  try { writeSync(2, `usage: ${calledAs()} [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n\n`); } catch { /* stderr gone */ }
   process.exit(111);
 }
 
@@ -28,7 +27,7 @@ function scanUlong(s: string): number {
 export function parseOptions(argv: string[]): Options {
   let parsed;
   try {
-    parsed = getopt(argv, 'R:r:l:b:tv');
+    parsed = getopt(argv, 'R:r:l:b:tv', baseName(calledAs()));
   } catch (e) {
     if (e instanceof GetoptError) usage();
     throw e;

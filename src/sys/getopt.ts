@@ -12,9 +12,10 @@ export class GetoptError extends Error {}
 /**
  * Parse `argv` (without node and script) against `spec` ("vw:": `w` takes an
  * argument). Returns the options in order and the operands. On a bad option it
- * writes the message and throws GetoptError; the caller prints its usage.
+ * writes the message (starting with `name`) and throws GetoptError; the caller
+ * prints its usage.
  */
-export function getopt(argv: string[], spec: string): { opts: Opt[]; rest: string[] } {
+export function getopt(argv: string[], spec: string, name = program()): { opts: Opt[]; rest: string[] } {
   const opts: Opt[] = [];
   let i = 0;
   for (; i < argv.length; i++) {
@@ -25,14 +26,14 @@ export function getopt(argv: string[], spec: string): { opts: Opt[]; rest: strin
       const c = a[j]!;
       const at = spec.indexOf(c);
       if (at < 0 || c === ':') {
-        writeSync(2, `${program()}: illegal option -- ${c}\n`);
+        writeSync(2, `${name}: illegal option -- ${c}\n`);
         throw new GetoptError(c);
       }
       if (spec[at + 1] === ':') {
         let arg = a.slice(j + 1);
         if (arg === '') {
           if (i + 1 >= argv.length) {
-            writeSync(2, `${program()}: option requires an argument -- ${c}\n`);
+            writeSync(2, `${name}: option requires an argument -- ${c}\n`);
             throw new GetoptError(c);
           }
           arg = argv[++i]!;
