@@ -1,0 +1,2 @@
+import { main } from '../sv/svc.js';
+main(process.argv);

@@ -1,0 +1,2 @@
+import { main } from '../sv/svok.js';
+main(process.argv);
