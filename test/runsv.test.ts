@@ -23,6 +23,25 @@ function service(run: string, extra: Record<string, string> = {}): string {
 }
 
 describe('runsv', () => {
+  it('answers on supervise/ok only once its status can be read (svok, then sv status, works)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const dir = service('exec sleep 1000');
+      script(path.join(dir, 'log/run'), 'exec cat >/dev/null');
+      const sup = path.join(dir, 'supervise');
+      const s = startSupervisor(runsv, [dir]);
+      // the first moment it answers, looked for without pause (no event loop turn in between)
+      await until('supervise/ok made', () => fs.existsSync(path.join(sup, 'ok')));
+      const end = Date.now() + 15000;
+      let up = false;
+      while (!up && Date.now() < end) up = control.running(sup);
+      assert.ok(up, 'runsv answers');
+      for (const d of [sup, path.join(dir, 'log/supervise')]) {
+        assert.doesNotThrow(() => status.read(d), `${d}/status readable as soon as runsv answers`);
+      }
+      await stopSupervisor(s);
+    }
+  });
+
   it('starts ./run and writes supervise/ as runit does', async () => {
     const dir = service('exec sleep 1000');
     const s = startSupervisor(runsv, [dir]);

@@ -62,32 +62,38 @@ function fifo(file: string, label: string): void {
 export interface Fifos { control: net.Socket; controlFd: number; okFd: number }
 
 /**
- * Create (if needed) and open `control` and `ok`. `control` is opened
- * read-write so it never reports EOF, and read through epoll (SPEC §4).
+ * Create (if needed) `control` and `ok`, and open `control`: read-write so it
+ * never reports EOF, and read through epoll (SPEC §4). `ok` is opened by
+ * openOk, once the status files are written.
  */
 export function openFifos(dir: string, name: string, onByte: (bytes: Buffer) => void): Fifos {
   fifo(`${dir}/control`, `${name}/control`);
   fifo(`${dir}/ok`, `${name}/ok`);
   let controlFd: number;
-  let okFd: number;
   try {
     controlFd = fs.openSync(`${dir}/control`, O_RDWR | O_NONBLOCK);
   } catch (e) {
     throw new Step(`unable to open ${name}/control`, e);
   }
-  try {
-    okFd = fs.openSync(`${dir}/ok`, O_RDONLY | O_NONBLOCK);
-  } catch (e) {
-    fs.closeSync(controlFd);
-    throw new Step(`unable to open ${name}/ok`, e);
-  }
   const control = new net.Socket({ fd: controlFd, readable: true, writable: false });
   control.on('data', onByte);
   control.on('error', () => { /* a FIFO opened O_RDWR has no peer to lose */ });
-  return { control, controlFd, okFd };
+  return { control, controlFd, okFd: -1 };
+}
+
+/**
+ * Open `ok` for reading: from now on clients (sv, svok) see a supervisor.
+ * Done after the first status is written, so that one who sees it can read it.
+ */
+export function openOk(f: Fifos, dir: string, name: string): void {
+  try {
+    f.okFd = fs.openSync(`${dir}/ok`, O_RDONLY | O_NONBLOCK);
+  } catch (e) {
+    throw new Step(`unable to open ${name}/ok`, e);
+  }
 }
 
 export function closeFifos(f: Fifos): void {
   f.control.destroy();
-  try { fs.closeSync(f.okFd); } catch { /* already gone */ }
+  if (f.okFd >= 0) try { fs.closeSync(f.okFd); } catch { /* already gone */ }
 }

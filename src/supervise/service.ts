@@ -102,6 +102,11 @@ class Proc {
     record.write(this.sup, this.rec);
   }
 
+  /** The status is written: clients may find the supervisor now (supervise/ok). */
+  answer(): void {
+    if (this.fifos) files.openOk(this.fifos, this.sup, this.name);
+  }
+
   teardown(): void {
     if (this.delay) clearTimeout(this.delay);
     this.killTimer.cancel();
@@ -525,34 +530,36 @@ export class Service {
       this.log = new Proc(this, logDir, path.join(logDir, 'supervise'), 'log/supervise', true);
     }
     this.main.setup();
+    const procs = this.log ? [this.main, this.log] : [this.main];
+    const adopted = procs.map(() => false);
     try {
       this.log?.setup();
+      // What a supervisor killed before us left running is taken over, with
+      // the log pipe it writes to (man runsv keeps no such promise: runsv
+      // would start a second instance). Found from the status files it left,
+      // so before ours are written.
+      const orphans = [adopt.orphan(this.main.sup, this.main.dir), this.log ? adopt.orphan(this.log.sup, this.log.dir) : null];
+      if (this.logPipe) {
+        const old = (orphans[1] && adopt.pipeOf(orphans[1].pid, 0)) ?? (orphans[0] && adopt.pipeOf(orphans[0].pid, 1));
+        if (old) {
+          for (const fd of this.logPipe) fs.closeSync(fd);
+          this.logPipe = old;
+        }
+      }
+      procs.forEach((p, i) => { const o = orphans[i]; adopted[i] = !!o && p.adopt(o); });
+      // Status first, then `ok`: whoever sees the supervisor (svok, sv) can
+      // read its status. A service to start is down, wanting up, until it runs.
+      procs.forEach((p, i) => {
+        if (adopted[i]) return;
+        if (fs.existsSync(path.join(p.dir, 'down'))) p.want = 'd';
+        p.save();
+      });
+      for (const p of procs) p.answer();
     } catch (e) {
-      this.main.teardown();
+      for (const p of procs) p.teardown();
       throw e;
     }
-    // What a supervisor killed before us left running is taken over, with
-    // the log pipe it writes to (man runsv keeps no such promise: runsv
-    // would start a second instance).
-    const orphans = [adopt.orphan(this.main.sup, this.main.dir), this.log ? adopt.orphan(this.log.sup, this.log.dir) : null];
-    if (this.logPipe) {
-      const old = (orphans[1] && adopt.pipeOf(orphans[1].pid, 0)) ?? (orphans[0] && adopt.pipeOf(orphans[0].pid, 1));
-      if (old) {
-        for (const fd of this.logPipe) fs.closeSync(fd);
-        this.logPipe = old;
-      }
-    }
-    for (const [i, p] of [this.main, this.log].entries()) {
-      if (!p) continue;
-      const o = orphans[i];
-      if (o && p.adopt(o)) continue;
-      if (fs.existsSync(path.join(p.dir, 'down'))) {
-        p.want = 'd';
-        p.save();
-      } else {
-        p.up();
-      }
-    }
+    procs.forEach((p, i) => { if (!adopted[i] && p.want === 'u') p.up(); });
   }
 
   /** No control script runs and nothing waits for one to end. */
