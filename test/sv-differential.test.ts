@@ -40,7 +40,10 @@ const reach = (what: string, ok: (s: status.Status) => boolean): Action =>
   (dir) => until(what, () => ok(record(dir)));
 const isRun = reach('run', (s) => s.state === status.STATE.run);
 const isDown = reach('down', (s) => s.state === status.STATE.down);
-const isFinish = reach('finish', (s) => s.state === status.STATE.finish);
+// runit's runsv writes a record between ./run's end and ./finish's start (state
+// finish, no pid yet): a finish is the one with ./finish's pid
+const finishing = (s: status.Status): boolean => s.state === status.STATE.finish && s.pid !== 0;
+const isFinish = reach('finish', finishing);
 
 /** Wait until ./run has exec'd its sleep: it is past the traps it sets first. */
 const execdSleep: Action = (dir) => until('./run exec\'d sleep', () => {
@@ -175,7 +178,7 @@ describe('differential: sv and runsv against runit', { skip: noRef }, () => {
       release: 'go',
     }, [
       1100, ['term'], isFinish, ['status'], release, isRun, 1100, ['kill'], isFinish, ['status'], release, isRun,
-      ['down'], reach('finish, want down', (s) => s.state === status.STATE.finish && s.want === 'd'), ['status'],
+      ['down'], reach('finish, want down', (s) => finishing(s) && s.want === 'd'), ['status'],
     ]);
   });
 
@@ -185,7 +188,7 @@ describe('differential: sv and runsv against runit', { skip: noRef }, () => {
       files: { run: 'ulimit -c unlimited; exec sleep 1000', finish: waitingFinish },
       collect: ['finish.log'],
       release: 'go',
-    }, [1100, ['quit'], isFinish, ['down'], reach('finish, want down', (s) => s.state === status.STATE.finish && s.want === 'd')]);
+    }, [1100, ['quit'], isFinish, ['down'], reach('finish, want down', (s) => finishing(s) && s.want === 'd')]);
   });
 
   it('custom control scripts', async () => {
@@ -213,6 +216,7 @@ describe('differential: sv and runsv against runit', { skip: noRef }, () => {
     const logDown = { files: { ...logged, 'log/down': '' } };
     await compare(logDown, [['status']]);
     await compare({ files: { ...logged, down: '', 'log/down': '' } }, [['status']]);
+    await compare({ files: { ...logged, down: '' } }, [['status']]);
     const logUp: Action = (dir) => fs.writeFileSync(path.join(dir, 'log/supervise/control'), 'u');
     const logRuns: Action = (dir) => until('log runs', () => status.read(path.join(dir, 'log/supervise')).pid !== 0);
     await compare(logDown, [['status'], logUp, logRuns, ['status']]);

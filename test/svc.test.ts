@@ -170,7 +170,7 @@ describe('svc, svok and svstat: daemontools\' and ours, with runit\'s runsv and 
     fs.writeFileSync(path.join(base, 'file'), '');
     fs.mkdirSync(path.join(base, 'odd/supervise'), { recursive: true });
     fs.writeFileSync(path.join(base, 'odd/supervise/ok'), ''); // a plain file: opens, no supervisor check
-    for (const args of [[], ['./a'], ['./idle'], ['./none'], ['./file'], ['./a', 'extra']]) {
+    for (const args of [[], ['./a'], ['./idle'], ['./none'], ['./file'], ['./a', 'extra'], ['']]) {
       assert.deepEqual(run(svok, args, { cwd: base }), run(dt.svok, args, { cwd: base }), `svok ${args.join(' ')}`);
     }
     await stopSupervisor(s);

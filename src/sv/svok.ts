@@ -19,6 +19,8 @@ export function main(argv: string[]): void {
   }
   const dir = new Sv(false, svdir()).dirOf(name);
   try {
+    // an empty name is no directory (chdir("") fails), not $SVDIR itself
+    if (name === '') throw Object.assign(new Error(), { code: 'ENOENT' });
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
   } catch (e) {
     say(`fatal: unable to chdir to ${name}: ${why(e)}`);
