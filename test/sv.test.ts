@@ -213,6 +213,9 @@ describe('sv', () => {
       assert.equal(r.code, 100, `sv ${cmd}`);
       assert.match(r.err, /^usage: sv /, `sv ${cmd}`);
     }
+    // a later command, once carried out, shows that none came before it (runsv reads them in order)
+    fs.writeFileSync(path.join(dir, 'supervise/control'), 'p');
+    await until('paused', () => status.read(path.join(dir, 'supervise')).paused);
     const st = status.read(path.join(dir, 'supervise'));
     assert.equal(st.pid, pid, 'still running: no command was sent');
     assert.equal(st.want, 'u');
