@@ -168,8 +168,12 @@ describe('the packed tarball installed into a fresh prefix', () => {
       const r = x('sv', ['status', path.join(dir, 'a')]);
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /^run: .*\/a: \(pid \d+\) \d+s\n$/);
-      const host = fs.readFileSync(`/proc/${pidOf(path.join(dir, 'a'))}/stat`, 'utf8').split(') ')[1]!.split(' ')[1];
-      assert.ok(fs.readFileSync(`/proc/${host}/cmdline`, 'latin1').includes(path.join(pkgDir, 'libexec/runsvdir-host')));
+      const parent = (pid: number | string): string => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]!;
+      // the service's supervisor: the host (it shows as `runsv DIR/*`), runsvdir's child
+      const host = parent(pidOf(path.join(dir, 'a')));
+      assert.equal(fs.readFileSync(`/proc/${host}/comm`, 'utf8'), 'runsv\n');
+      assert.equal(fs.readFileSync(`/proc/${host}/cmdline`, 'latin1').replace(/\0+$/, ''), `runsv ${dir}/*`);
+      assert.equal(parent(host), String(d.pid));
       assert.equal(d.stderr(), '');
     } finally {
       await cleanup(d);
