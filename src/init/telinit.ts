@@ -4,6 +4,7 @@
 // Outside process 1 this loads no libc binding: it is a quick CLI.
 import fs from 'node:fs';
 import path from 'node:path';
+import { calledAs } from '../sys/argv0.js';
 import { why } from '../sys/errors.js';
 import { REBOOT, STOPIT } from './paths.js';
 import { VERSION } from './version.js';
@@ -41,7 +42,8 @@ export async function telinit(argv: string[]): Promise<void> {
     } catch (e) { die('unable to start runit', e); }
   }
   const arg = argv[2];
-  if (!arg) usage(prog);
+  const name = calledAs(); // runit-init's usage names it as called (its argv[0])
+  if (!arg) usage(name);
   switch (arg[0]) {
     case '0': // halt: stopit executable, reboot not
       create(STOPIT);
@@ -56,9 +58,9 @@ export async function telinit(argv: string[]): Promise<void> {
       break;
     case '-':
       if (arg[1] === 'V') try { fs.writeSync(2, `$Id: ${VERSION} $\n`); } catch { /* no stderr */ }
-      usage(prog);
+      usage(name);
     default:
-      usage(prog);
+      usage(name);
   }
   try { process.kill(1, 'SIGCONT'); } catch (e) { die('unable to signal init', e); }
 }
