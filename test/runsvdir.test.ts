@@ -53,8 +53,8 @@ describe('runsvdir', () => {
     assert.ok(lines.every((l) => l.startsWith('run: ')), r.out);
     // runsvdir and one host: every other process under runsvdir is a service's sleep
     // (status says run as soon as ./run is started, before it has exec'd sleep),
-    // or for a moment the sh that starts the page-out holder (src/sys/children.ts
-    // holdFor): the supervisors are told by their executable, node
+    // or for a moment some helper a supervisor starts (a page-out holder's sh
+    // once was): the supervisors are told by their executable, node
     for (const s of svcs) await execd(state(s)!.pid);
     const pids = note(d);
     const nodeExe = fs.realpathSync(process.execPath);
