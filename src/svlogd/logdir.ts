@@ -8,14 +8,12 @@
 // reading its input until the queue drains, as runit blocks.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { errCode } from '../sys/errors.js';
 import { flock, LOCK_EX, LOCK_NB } from '../sys/libc.js';
-import { warn } from '../sys/say.js';
 import { now, tai64n } from './clock.js';
 import { type Config, defaults, parse } from './config.js';
 import { sleepSync } from '../sys/sleep.js';
-import { info, pausing } from './say.js';
+import { info, pausing, warn } from './say.js';
 import { STAMP_LEN } from './stamp.js';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK, O_RDONLY, O_DIRECTORY, O_TRUNC } = fs.constants;
@@ -29,10 +27,20 @@ export interface Env {
   wake: () => void;
   /** Send one datagram; `done` gets the error, if any. */
   udp: (msg: Buffer, port: number, host: string, done: (err: Error | null) => void) => void;
+  /** Start a processor. */
+  spawn: SpawnProcessor;
 }
 
+/**
+ * Run `sh -c processor` in `cwd` with fds [stdin, stdout, state, newstate]
+ * as its 0, 1, 4 and 5 (2 is svlogd's, 3 /dev/null); `onExit` gets its exit
+ * code (111 when it could not run or was killed). Returns a handle whose
+ * `forget` stops watching it. Throws when it cannot be started.
+ */
+export type SpawnProcessor = (cmd: string, cwd: string, fds: number[], onExit: (code: number) => void) => unknown;
+
 /** A running processor: survives a HUP (the new LogDir for the same name adopts it). */
-interface Proc { child: ChildProcess | null; save: string; owner: LogDir }
+interface Proc { child: unknown; save: string; owner: LogDir }
 
 const haveProcFd = fs.existsSync('/proc/self/fd');
 
@@ -425,19 +433,14 @@ export class LogDir {
       fds.push(st);
       fds.push(fs.openSync(this.p('newstate'), O_WRONLY | O_CREAT | O_TRUNC, 0o644));
       const cwd = haveProcFd ? fs.readlinkSync(this.base) : this.base;
-      const child = spawn('/bin/sh', ['-c', this.cfg.processor], {
-        cwd, stdio: [fds[0]!, fds[1]!, 'inherit', 'ignore', fds[2]!, fds[3]!],
-      });
-      const proc: Proc = { child, save, owner: this };
-      this.proc = proc;
+      const proc: Proc = { child: null, save, owner: this };
       let done = false;
-      const end = (code: number): void => {
+      proc.child = this.env.spawn(this.cfg.processor, cwd, fds, (code) => {
         if (done) return;
         done = true;
         proc.owner.processorExit(proc, code);
-      };
-      child.on('exit', (code) => end(code ?? 111));
-      child.on('error', () => end(111));
+      });
+      this.proc = proc;
     } catch (e) {
       warn(['unable to start processor: ', this.name], e);
       this.pendingU = save + '.u';
