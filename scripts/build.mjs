@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildPages } from './man.mjs';
+import { writeStandin } from './standin.mjs';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const entriesOf = (dir) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.ts'));
@@ -40,6 +41,9 @@ async function programs(src, out) {
 }
 
 await Promise.all([programs('src/bin', 'bin'), programs('src/libexec', 'libexec')]);
+// What stands for a logger the host runs itself (scripts/standin.mjs): named
+// svlogd, so that ps, pidof and top call it so.
+writeStandin(path.join(root, 'libexec/svlogd'));
 
 // Programs that are other programs under another name (chpst's personalities,
 // runit-init). A link is made only when its target has been built. npm pack

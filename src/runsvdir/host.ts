@@ -15,6 +15,7 @@ import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, raiseNofile, setCloexec } from '../sys/libc.js';
 import { setTitle } from '../sys/title.js';
 import { compactSoon } from './compact.js';
+import { takeOver } from './logger.js';
 import { Lines, type Message } from './protocol.js';
 
 interface Entry {
@@ -75,6 +76,7 @@ function start(e: Entry): void {
     report: (kind, text, err) => report(e, kind, text, err),
     onExit: () => ended(e, svc),
     onSave: () => compactSoon(),
+    takeLog: (dir, pipeFd, onExit) => takeOver(dir, pipeFd, newSession, onExit),
   });
   e.svc = svc;
   try {

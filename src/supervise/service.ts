@@ -30,6 +30,18 @@ export interface ServiceOptions {
   onExit(): void;
   /** A status file was written (the runsvdir host tidies its memory once things are quiet). */
   onSave?(): void;
+  /**
+   * Run the log service itself instead of log/run (the runsvdir host's own
+   * svlogd, src/runsvdir/logger.ts): the pid that stands for it, or null.
+   */
+  takeLog?(dir: string, pipeFd: number, onExit: children.OnExit): TakenLog | null;
+}
+
+/** A log service its supervisor runs itself: the pid that stands for it, and the signals it handles. */
+export interface TakenLog {
+  pid: number;
+  /** True when the signal was handled (not to be sent to pid). */
+  signal(sig: NodeJS.Signals): boolean;
 }
 
 const signalOf: Record<string, NodeJS.Signals> = {
@@ -155,6 +167,8 @@ class Proc {
   }
 
   private starting = false;
+  /** The log service run by the supervisor itself, while it runs. */
+  private taken: TakenLog | null = null;
 
   /** control/u runs (and is waited for) before every start of ./run. */
   private async startRun(): Promise<void> {
@@ -189,8 +203,9 @@ class Proc {
       }
     }
     const started = Date.now();
-    const child = this.spawn('./run', [], (code, sig, status) => {
+    const ran: children.OnExit = (code, sig, status) => {
       this.gone = true;
+      this.taken = null;
       this.killTimer.cancel();
       this.svc.whenFree(() => {
         this.child = 0;
@@ -198,7 +213,12 @@ class Proc {
         this.ended(code, sig, Date.now() - started);
         this.ranOut(code ?? -1, sig === 0 ? 0 : status & 0xff);
       });
-    }, { dup: extra, group: this.ownGroup, env });
+    };
+    // a log service with readiness settings of its own is left to its ./run
+    const own = this.cfg.notificationFd === null && !this.cfg.notifySocket;
+    const taken = this.isLog && own ? this.svc.opts.takeLog?.(this.dir, this.svc.logPipe![0], ran) ?? null : null;
+    this.taken = taken;
+    const child = taken ? taken.pid : this.spawn('./run', [], ran, { dup: extra, group: this.ownGroup, env });
     this.notify?.spawned();
     if (!child) { this.dropNotify(); this.ranOut(111, 0); return; }
     this.child = child;
@@ -338,6 +358,7 @@ class Proc {
 
   private signal(sig: NodeJS.Signals): void {
     if (this.state !== STATE.run || !this.pid || this.gone) return;
+    if (this.taken?.signal(sig)) return;
     try { process.kill(this.pid, sig); } catch { /* already gone; its exit is on the way */ }
   }
 

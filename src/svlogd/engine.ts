@@ -18,6 +18,8 @@ const NL = Buffer.from('\n');
 
 /** What a logger needs from where it runs. */
 export interface LoggerIO {
+  /** What the directories' names are relative to (the working directory if not given). */
+  at?: string;
   /** Its input, read as chunks of at most about `round` bytes; `onEnd` at its end. */
   input(onData: (chunk: Buffer) => void, onEnd: () => void, round: number): Input;
   /** Start a processor (man svlogd, PROCESSOR). */
@@ -50,6 +52,7 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
   let udp: dgram.Socket | null = null;
   let udpPending = 0;
   const env: Env = {
+    at: io.at ?? '',
     linemax: L,
     verbose: opt.verbose,
     wake: () => pump(),

@@ -30,35 +30,48 @@ const ROUND_MIN = 1 << 16;
 /** How long the end of an unfinished line is waited for in the pipe (ms). */
 const UNFINISHED_MS = 1000;
 
-/** `round`: the most taken from a pipe at a time (-b, at least ROUND_MIN). */
-export function openInput(onData: (chunk: Buffer) => void, onEnd: () => void, round: number): Input {
+/**
+ * `round`: the most taken from a pipe at a time (-b, at least ROUND_MIN).
+ * `fd`: standard input, or the log pipe a host reads for a log service
+ * (closed when the input ends or is stopped; fd 0 never is).
+ */
+export function openInput(onData: (chunk: Buffer) => void, onEnd: () => void, round: number, fd = 0): Input {
   let st: fs.Stats | null = null;
-  try { st = fs.fstatSync(0); } catch { /* closed: read() reports it */ }
+  try { st = fs.fstatSync(fd); } catch { /* closed: read() reports it */ }
   if (st?.isFIFO()) {
-    const t = teeInput(onData, onEnd, round);
+    const t = teeInput(onData, onEnd, round, fd);
     if (t) return t;
   }
-  if (st && (st.isFIFO() || st.isSocket())) return socketInput(onData, onEnd, st.isFIFO());
-  return fileInput(onData, onEnd);
+  if (st && (st.isFIFO() || st.isSocket())) return socketInput(onData, onEnd, st.isFIFO(), fd);
+  return fileInput(onData, onEnd, fd);
 }
 
 /** A pipe copied with tee(2); null if that cannot be set up (then it is read). */
-function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: number): Input | null {
+function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: number, fd: number): Input | null {
   let round = Math.max(buflen, ROUND_MIN);
   let copy: [number, number];
   let sink: number;
   try {
     // A larger pipe lets the writer run ahead instead of waiting on each 64 KB.
-    try { setPipeSize(0, 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: keep it */ }
+    try { setPipeSize(fd, 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: keep it */ }
     copy = pipe();
-    try { setPipeSize(copy[1], Math.max(round, pipeSize(0))); } catch { /* rounds of what it holds */ }
+    try { setPipeSize(copy[1], Math.max(round, pipeSize(fd))); } catch { /* rounds of what it holds */ }
     round = Math.min(round, pipeSize(copy[1]));
     sink = fs.openSync('/dev/null', 'w');
-    if (tee(0, copy[1], 0) < -1) return null; // tee on this fd at all (EINVAL throws)
+    if (tee(fd, copy[1], 0) < -1) return null; // tee on this fd at all (EINVAL throws)
   } catch {
     return null;
   }
   const buf = Buffer.allocUnsafe(round);
+  let closed = false;
+  /** Gives back the copy, the sink and a descriptor not 0 (a host's loggers come and go). */
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    for (const f of [copy[0], copy[1], sink, ...(fd === 0 ? [] : [fd])]) {
+      try { fs.closeSync(f); } catch { /* closed */ }
+    }
+  };
   let taken = 0; // given to onData, not yet taken from the pipe
   let paused = false;
   let polling = false;
@@ -78,18 +91,19 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
     while (!paused && !done && !polling && !waiting && taken === 0) {
       let n: number;
       try {
-        n = tee(0, copy[1], round);
+        n = tee(fd, copy[1], round);
       } catch {
         n = 0;
       }
       if (n < 0) {
         // empty: wait until there is something (or the end), on a worker thread
         polling = true;
-        pollIn([0], () => { polling = false; next(); });
+        pollIn([fd], () => { polling = false; if (done) close(); else next(); });
         return;
       }
       if (n === 0) {
         done = true;
+        close();
         onEnd();
         return;
       }
@@ -121,19 +135,24 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
       if (taken === 0) return;
       const n = taken;
       taken = 0;
-      try { spliceAll(0, sink, n); } catch { done = true; onEnd(); return; }
-      next();
+      try { spliceAll(fd, sink, n); } catch { done = true; close(); onEnd(); return; }
+      if (done && !polling) close(); // stopped: what was written is taken, the rest stays in the pipe
+      else next();
     },
-    stop: () => { done = true; if (waiting) clearTimeout(waiting); },
+    stop: () => {
+      done = true;
+      if (waiting) clearTimeout(waiting);
+      if (!polling && taken === 0) close();
+    },
   };
 }
 
-function socketInput(onData: (chunk: Buffer) => void, onEnd: () => void, fifo: boolean): Input {
+function socketInput(onData: (chunk: Buffer) => void, onEnd: () => void, fifo: boolean, fd: number): Input {
   // A larger pipe lets the writer run ahead instead of waiting on each 64 KB.
   if (fifo) {
-    try { setPipeSize(0, 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: keep it */ }
+    try { setPipeSize(fd, 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: keep it */ }
   }
-  const s = new net.Socket({ fd: 0, readable: true, writable: false });
+  const s = new net.Socket({ fd, readable: true, writable: false });
   let ended = false;
   const end = (): void => {
     if (ended) return;
@@ -156,7 +175,7 @@ function socketInput(onData: (chunk: Buffer) => void, onEnd: () => void, fifo: b
   };
 }
 
-function fileInput(onData: (chunk: Buffer) => void, onEnd: () => void): Input {
+function fileInput(onData: (chunk: Buffer) => void, onEnd: () => void, fd: number): Input {
   const buf = Buffer.allocUnsafe(1 << 18);
   let paused = false;
   let busy = false;
@@ -164,7 +183,7 @@ function fileInput(onData: (chunk: Buffer) => void, onEnd: () => void): Input {
   const next = (): void => {
     if (paused || busy || done) return;
     busy = true;
-    fs.read(0, buf, 0, buf.length, null, (err, n) => {
+    fs.read(fd, buf, 0, buf.length, null, (err, n) => {
       busy = false;
       if (done) return;
       if (err && (err.code === 'EAGAIN' || err.code === 'EINTR')) {

@@ -21,6 +21,8 @@ const PAUSE_MS = 3000; // runit's pause before trying again
 const QUEUE_MAX = 1 << 25; // bytes queued while an fsync runs before input waits
 
 export interface Env {
+  /** What the directories' names are relative to ('' for the working directory). */
+  at: string;
   linemax: number;
   verbose: boolean;
   /** Called when a blocked directory may go on (retry time, processor exit). */
@@ -73,14 +75,14 @@ export class LogDir {
   static open(name: string, env: Env, adopt?: Proc | null): LogDir | null {
     const d = new LogDir(name, env);
     try {
-      d.fddir = fs.openSync(name, O_RDONLY | O_DIRECTORY);
+      d.fddir = fs.openSync(path.resolve(env.at, name), O_RDONLY | O_DIRECTORY);
     } catch (e) {
       warn(['unable to open log directory: ', name], e);
       return null;
     }
     // Through the directory's descriptor, like runit's fchdir: the directory
     // may be renamed while we log into it.
-    d.base = haveProcFd ? `/proc/self/fd/${d.fddir}` : path.resolve(name);
+    d.base = haveProcFd ? `/proc/self/fd/${d.fddir}` : path.resolve(env.at, name);
     try {
       d.fdlock = fs.openSync(d.p('lock'), O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0o600);
       flock(d.fdlock, LOCK_EX | LOCK_NB);

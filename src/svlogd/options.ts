@@ -25,11 +25,16 @@ function scanUlong(s: string): number {
 }
 
 export function parseOptions(argv: string[]): Options {
+  return readOptions(argv) ?? usage();
+}
+
+/** The options, or null where svlogd prints its usage. */
+export function readOptions(argv: string[]): Options | null {
   let parsed;
   try {
     parsed = getopt(argv, 'R:r:l:b:tv', baseName(calledAs()));
   } catch (e) {
-    if (e instanceof GetoptError) usage();
+    if (e instanceof GetoptError) return null;
     throw e;
   }
   const o: Options = { stamp: 0, verbose: false, repl: -1, replace: Buffer.alloc(0), linemax: 1000, buflen: 1024, dirs: parsed.rest };
@@ -40,7 +45,7 @@ export function parseOptions(argv: string[]): Options {
       case 'v': o.verbose = true; break;
       case 'r': {
         const b = Buffer.from(arg);
-        if (b.length !== 1) usage();
+        if (b.length !== 1) return null;
         r = b[0]!;
         break;
       }
@@ -51,7 +56,7 @@ export function parseOptions(argv: string[]): Options {
   }
   if (r === -2) r = 0x5f; // -R without -r: `_`
   o.repl = r;
-  if (o.buflen <= o.linemax) usage();
-  if (o.dirs.length === 0) usage();
+  if (o.buflen <= o.linemax) return null;
+  if (o.dirs.length === 0) return null;
   return o;
 }
