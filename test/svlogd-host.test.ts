@@ -1,0 +1,168 @@
+// svlogd run by the runsvdir host itself (src/runsvdir/logger.ts): a plain
+// `exec svlogd ...` log/run costs a stand-in process, not a Node process, and
+// logs exactly what the svlogd program logs.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { alive, bin, root, run, script, tmpdir, until } from './helpers.js';
+import { cleanup, cleanupAll, hosts, isRunning, note, runsvdir, state, sv, tree } from './runsvdir-fixtures.js';
+
+after(cleanupAll);
+
+const env = { ...process.env, PATH: `${path.join(root, 'bin')}:${process.env.PATH ?? '/bin:/usr/bin'}` };
+const standin = path.join(root, 'libexec/svlogd');
+const logPid = (svc: string): number => state(path.join(svc, 'log'))?.pid ?? 0;
+const exe = (pid: number): string => { try { return fs.realpathSync(`/proc/${pid}/exe`); } catch { return ''; } };
+const cmdline = (pid: number): string => fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+const inHost = (svc: string): boolean => { const p = logPid(svc); return p > 0 && alive(p) && exe(p) === standin; };
+const lines = (dir: string): string[] => {
+  const out: string[] = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    if (f === 'current' || /^@.*\.[su]$/.test(f)) out.push(...fs.readFileSync(path.join(dir, f), 'latin1').split('\n').filter(Boolean));
+  }
+  return out;
+};
+
+/** A service counting 1, 2, ... (one line a write), logged by `log/run`. */
+function counted(names: string[], logRun: string, every = '0.02'): string {
+  const dir = tree(names, `i=0; while :; do i=$((i+1)); echo $i; sleep ${every}; done`);
+  for (const n of names) {
+    fs.mkdirSync(path.join(dir, n, 'log/main'), { recursive: true });
+    script(path.join(dir, n, 'log/run'), logRun);
+  }
+  return dir;
+}
+
+describe('svlogd in the runsvdir host', { skip: fs.existsSync(standin) ? false : 'no stand-in for this machine (x86-64 only)' }, () => {
+  it('runs a plain `exec svlogd -tt ./main`: the log pid is a stand-in named svlogd, no Node process per logger', async () => {
+    const dir = counted(['a', 'b', 'c'], 'exec svlogd -tt ./main');
+    const d = runsvdir('runsvdir', [dir], dir, env);
+    try {
+      const svcs = ['a', 'b', 'c'].map((n) => path.join(dir, n));
+      await until('every logger runs in the host', () => svcs.every(inHost));
+      const a = path.join(dir, 'a');
+      const pid = logPid(a);
+      assert.equal(cmdline(pid), 'svlogd -tt ./main');
+      assert.equal(fs.readFileSync(`/proc/${pid}/comm`, 'latin1'), 'svlogd\n');
+      assert.equal(fs.realpathSync(`/proc/${pid}/cwd`), fs.realpathSync(path.join(a, 'log')));
+      assert.match(run(sv, ['status', a]).out, new RegExp(`; run: log: \\(pid ${pid}\\) \\d+s$`, 'm'));
+      const nodes = note(d).filter((p) => exe(p) === fs.realpathSync(process.execPath));
+      assert.deepEqual(nodes, hosts(d), 'the host is the only Node process under runsvdir');
+      const main = path.join(a, 'log/main');
+      await until('lines logged', () => lines(main).length >= 3);
+      assert.match(lines(main)[0]!, /^\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5} 1$/);
+      assert.equal((fs.statSync(path.join(main, 'current')).mode & 0o777), 0o644);
+    } finally {
+      await cleanup(d);
+    }
+  });
+
+  it('sv hup re-reads config, sv alarm rotates, and the log pid stays', async () => {
+    const dir = counted(['a'], 'exec svlogd -tt ./main');
+    const d = runsvdir('runsvdir', [dir], dir, env);
+    try {
+      const a = path.join(dir, 'a');
+      await until('logger in the host', () => inHost(a));
+      const pid = logPid(a);
+      const main = path.join(a, 'log/main');
+      fs.writeFileSync(path.join(main, 'config'), 'pX:\n');
+      assert.equal(run(sv, ['hup', path.join(a, 'log')]).code, 0);
+      await until('the prefix of the new config', () => lines(main).some((l) => / X:\d+$/.test(l)));
+      assert.equal(run(sv, ['alarm', path.join(a, 'log')]).code, 0);
+      await until('current rotated', () => fs.readdirSync(main).some((f) => /^@[0-9a-f]{24}\.s$/.test(f)));
+      assert.equal(logPid(a), pid);
+      assert.ok(alive(pid));
+    } finally {
+      await cleanup(d);
+    }
+  });
+
+  it('loses no line when the log service is told to TERM, is killed, or its stand-in gets a signal by hand', async () => {
+    const dir = counted(['a'], 'exec svlogd ./main', '0.005');
+    const d = runsvdir('runsvdir', [dir], dir, env);
+    try {
+      const a = path.join(dir, 'a');
+      const log = path.join(a, 'log');
+      const main = path.join(log, 'main');
+      let pid = 0;
+      const restarted = async (what: string): Promise<void> => {
+        await until(`${what}: a new stand-in`, () => inHost(a) && logPid(a) !== pid);
+        pid = logPid(a);
+        const n = lines(main).length;
+        await until(`${what}: logging again`, () => lines(main).length > n);
+      };
+      await restarted('start');
+      assert.equal(run(sv, ['term', log]).code, 0);
+      await restarted('sv term');
+      process.kill(pid, 'SIGKILL');
+      await restarted('kill -9');
+      process.kill(pid, 'SIGHUP');
+      await restarted('kill -HUP');
+      process.kill(pid, 'SIGALRM');
+      await restarted('kill -ALRM');
+      assert.ok(fs.readdirSync(main).some((f) => f.endsWith('.s')), 'ALRM by hand rotated first');
+      run(sv, ['down', a]);
+      await until('service down', () => state(a)?.pid === 0);
+      const last = lines(main).length;
+      await until('logger idle', () => lines(main).length === last, 2000).catch(() => {});
+      const got = lines(main).map(Number);
+      const max = Math.max(...got);
+      const seen = new Set(got);
+      const missing = [];
+      for (let i = 1; i <= max; i++) if (!seen.has(i)) missing.push(i);
+      assert.deepEqual(missing, [], 'every line logged');
+      assert.equal(got.length, max, 'each once');
+    } finally {
+      await cleanup(d);
+    }
+  });
+
+  it('runs anything else in log/run as it is (a redirection, another svlogd)', async () => {
+    const dir = counted(['a', 'b'], 'exec svlogd -tt ./main');
+    script(path.join(dir, 'a/log/run'), 'exec svlogd -tt ./main 2>&1');
+    script(path.join(dir, 'b/log/run'), 'exec chpst svlogd -tt ./main');
+    const d = runsvdir('runsvdir', [dir], dir, env);
+    try {
+      for (const n of ['a', 'b']) {
+        const s = path.join(dir, n);
+        await until(`${n}'s log runs`, () => isRunning(path.join(s, 'log')) && lines(path.join(s, 'log/main')).length > 0);
+        assert.equal(exe(logPid(s)), fs.realpathSync(process.execPath), `${n}: svlogd, a Node process`);
+      }
+    } finally {
+      await cleanup(d);
+    }
+  });
+
+  it('writes what the svlogd program writes: selection, prefix, size rotation, a processor', async () => {
+    const input = Array.from({ length: 60 }, (_, i) => `${i % 3 ? 'keep' : 'drop'} line ${i}`).join('\n') + '\n';
+    const config = 'pP: \ns120\nn20\n-drop*\n!tr a-z A-Z\n';
+    const base = tmpdir('svlogd-host-');
+    // the program, on a pipe
+    const alone = path.join(base, 'alone');
+    fs.mkdirSync(alone);
+    fs.writeFileSync(path.join(alone, 'config'), config);
+    const r = spawnSync('/bin/sh', ['-c', `printf '%s' "$IN" | ${bin('svlogd')} ${alone}`], { env: { ...env, IN: input } });
+    assert.equal(r.status, 0, r.stderr.toString());
+    // the host, on the log pipe (the service prints once and waits)
+    const dir = tree(['a'], `printf '%s' "$IN"; exec sleep 1000`);
+    const main = path.join(dir, 'a/log/main');
+    fs.mkdirSync(main, { recursive: true });
+    fs.writeFileSync(path.join(main, 'config'), config);
+    script(path.join(dir, 'a/log/run'), 'exec svlogd ./main');
+    const d = runsvdir('runsvdir', [dir], dir, { ...env, IN: input });
+    const files = (p: string): string[] => fs.readdirSync(p).filter((f) => f === 'current' || /^@.*\.s$/.test(f))
+      .map((f) => fs.readFileSync(path.join(p, f), 'latin1')).sort();
+    try {
+      const a = path.join(dir, 'a');
+      await until('logger in the host', () => inHost(a));
+      await until('every processed file', () => JSON.stringify(files(main)) === JSON.stringify(files(alone)) || false, 10000)
+        .catch(() => { /* compared below */ });
+      assert.deepEqual(files(main), files(alone));
+      assert.ok(files(alone).some((t) => t.includes('P: KEEP LINE 1')), 'the processor ran');
+    } finally {
+      await cleanup(d);
+    }
+  });
+});
