@@ -26,7 +26,7 @@ import * as children from '../sys/children.js';
 /** A log service the host runs itself: its stand-in's pid, and svlogd's signals. */
 export interface TakenLog {
   pid: number;
-  /** HUP and ALRM are svlogd's to handle (true); others go to the stand-in. */
+  /** HUP and ALRM are svlogd's to handle (true); others go to the stand-in (STOP and CONT hold and release the engine too). */
   signal(sig: NodeJS.Signals): boolean;
 }
 
@@ -191,7 +191,12 @@ export function takeOver(dir: string, pipeFd: number, newSession: boolean, onExi
       if (ended !== null) return false;
       if (sig === 'SIGHUP') logger.hup();
       else if (sig === 'SIGALRM') logger.alarm();
-      else return false;
+      else {
+        // sv pause / cont: the stand-in is stopped too (ps shows it), the engine holds its reading
+        if (sig === 'SIGSTOP') logger.stop();
+        if (sig === 'SIGCONT') logger.cont();
+        return false;
+      }
       return true;
     },
   };

@@ -28,11 +28,13 @@ export interface LoggerIO {
   exit(code: number): void;
 }
 
-/** What svlogd does on its signals: HUP, ALRM, TERM. */
+/** What svlogd does on its signals: HUP, ALRM, TERM, and STOP / CONT (reading held, then going on). */
 export interface Logger {
   hup(): void;
   alarm(): void;
   term(): void;
+  stop(): void;
+  cont(): void;
 }
 
 export function runLogger(opt: Options, io: LoggerIO): Logger {
@@ -200,6 +202,7 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
   };
 
   let exiting = false;
+  let held = false;
   let reopenPending = false;
 
   /** End of input or TERM: a last line without newline is kept, with one. */
@@ -239,7 +242,7 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
     }
     if (!ok) {
       if (hard) input?.pause();
-      else if (!exiting && !reopenPending) input?.resume();
+      else if (!exiting && !reopenPending && !held) input?.resume();
       return;
     }
     input?.written();
@@ -257,10 +260,11 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
       io.exit(0);
       return;
     }
-    input?.resume();
+    if (!held) input?.resume();
   }
 
-  if (dead) return { hup: () => {}, alarm: () => {}, term: () => {} };
+  const nothing = (): void => {};
+  if (dead) return { hup: nothing, alarm: nothing, term: nothing, stop: nothing, cont: nothing };
   input = io.input(onData, finishInput, opt.buflen);
   return {
     hup: () => {
@@ -272,5 +276,13 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
       pump();
     },
     term: finishInput,
+    stop: () => {
+      held = true;
+      input?.pause();
+    },
+    cont: () => {
+      held = false;
+      pump();
+    },
   };
 }
