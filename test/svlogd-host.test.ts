@@ -166,3 +166,35 @@ describe('svlogd in the runsvdir host', { skip: fs.existsSync(standin) ? false :
     }
   });
 });
+
+describe('svlogd in the runsvdir host, the host killed', { skip: fs.existsSync(standin) ? false : 'no stand-in for this machine (x86-64 only)' }, () => {
+  it('a new host runs the logger again on the same pipe: the stand-in stays the log pid, no line lost', async () => {
+    const dir = counted(['a'], 'exec svlogd ./main', '0.005');
+    const d = runsvdir('runsvdir', [dir], dir, env);
+    try {
+      const a = path.join(dir, 'a');
+      const main = path.join(a, 'log/main');
+      await until('logger in the host', () => inHost(a) && lines(main).length > 0);
+      const pid = logPid(a);
+      for (let k = 0; k < 2; k++) {
+        const [host] = hosts(d);
+        assert.ok(host);
+        process.kill(host, 'SIGKILL');
+        await until('a new host', () => { const h = hosts(d); return h.length === 1 && h[0] !== host; });
+        const n = lines(main).length;
+        await until('logging again', () => lines(main).length > n + 10);
+        assert.equal(logPid(a), pid, 'the same stand-in');
+      }
+      run(sv, ['down', a]);
+      await until('service down', () => state(a)?.pid === 0);
+      const got = lines(main).map(Number);
+      const max = Math.max(...got);
+      const seen = new Set(got);
+      const missing = [];
+      for (let i = 1; i <= max; i++) if (!seen.has(i)) missing.push(i);
+      assert.deepEqual(missing, [], 'every line logged');
+    } finally {
+      await cleanup(d);
+    }
+  });
+});

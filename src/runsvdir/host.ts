@@ -15,7 +15,7 @@ import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, raiseNofile, setCloexec } from '../sys/libc.js';
 import { setTitle } from '../sys/title.js';
 import { compactSoon } from './compact.js';
-import { takeOver } from './logger.js';
+import { adoptStandin, takeOver } from './logger.js';
 import { Lines, type Message } from './protocol.js';
 
 interface Entry {
@@ -77,6 +77,7 @@ function start(e: Entry): void {
     onExit: () => ended(e, svc),
     onSave: () => compactSoon(),
     takeLog: (dir, pipeFd, onExit) => takeOver(dir, pipeFd, newSession, onExit),
+    adoptLog: adoptStandin,
   });
   e.svc = svc;
   try {

@@ -17,18 +17,13 @@
 // svlogd) runs as it is, a process of its own.
 import fs from 'node:fs';
 import path from 'node:path';
-import { runLogger } from '../svlogd/engine.js';
+import { type Logger, runLogger } from '../svlogd/engine.js';
 import { openInput } from '../svlogd/input.js';
 import type { SpawnProcessor } from '../svlogd/logdir.js';
-import { readOptions } from '../svlogd/options.js';
+import { type Options, readOptions } from '../svlogd/options.js';
 import * as children from '../sys/children.js';
 
-/** A log service the host runs itself: its stand-in's pid, and svlogd's signals. */
-export interface TakenLog {
-  pid: number;
-  /** HUP and ALRM are svlogd's to handle (true); others go to the stand-in (STOP and CONT hold and release the engine too). */
-  signal(sig: NodeJS.Signals): boolean;
-}
+import type { TakenLog } from '../supervise/service.js';
 
 const SIGHUP = 1;
 const SIGALRM = 14;
@@ -124,6 +119,81 @@ const spawnProcessor: SpawnProcessor = (cmd, cwd, fds, onExit) => {
   }
 };
 
+/** How a stand-in ended: its exit status, or unknown (an adopted one, watched through a pidfd). */
+type End = { code: number | null; sig: number } | null;
+
+/** The engine for one log service, and its stand-in's life. */
+class Taken implements TakenLog {
+  pid = 0;
+  private logger: Logger | null = null;
+  private reading = false; // the engine's input has the descriptor (and closes it)
+  private gone: { end: End } | null = null;
+  private engineCode: number | null = null;
+  private told = false;
+
+  /** `fd`: the engine's own descriptor of the log pipe; `onEnd` once both the stand-in and the engine are done. */
+  constructor(private fd: number, private onEnd: (engine: number, end: End) => void) {}
+
+  run(dir: string, opt: Options): void {
+    this.logger = runLogger(opt, {
+      at: dir,
+      input: (onData, onEnd, round) => {
+        this.reading = true;
+        return openInput(onData, onEnd, round, this.fd);
+      },
+      spawn: spawnProcessor,
+      exit: (code) => {
+        if (this.engineCode !== null) return;
+        this.engineCode = code;
+        if (!this.reading) fs.closeSync(this.fd);
+        if (this.gone === null && this.pid) {
+          try { process.kill(this.pid, 'SIGTERM'); } catch { /* gone: its end is on the way */ }
+        }
+        this.finish();
+      },
+    });
+  }
+
+  /** The stand-in is gone: the engine writes out what it read (ALRM: rotates first) and ends. */
+  standinEnded(end: End): void {
+    this.gone = { end };
+    if (this.engineCode === null && this.logger) {
+      if (end?.sig === SIGALRM) this.logger.alarm();
+      this.logger.term();
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.gone === null || this.engineCode === null || this.told) return;
+    this.told = true;
+    this.onEnd(this.engineCode, this.gone.end);
+  }
+
+  signal(sig: NodeJS.Signals): boolean {
+    const l = this.logger;
+    if (this.engineCode !== null || !l) return false;
+    if (sig === 'SIGHUP') l.hup();
+    else if (sig === 'SIGALRM') l.alarm();
+    else {
+      // sv pause / cont: the stand-in is stopped too (ps shows it), the engine holds its reading
+      if (sig === 'SIGSTOP') l.stop();
+      if (sig === 'SIGCONT') l.cont();
+      return false;
+    }
+    return true;
+  }
+}
+
+/** A descriptor of the engine's own on the log pipe (the supervisor's stays as it is). */
+function ownEnd(pipeFd: number): number | null {
+  try {
+    return fs.openSync(`/proc/self/fd/${pipeFd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Run `dir`'s logger in the host if its ./run is plain svlogd (else null: run
  * ./run). `pipeFd` is the log pipe's reading end; `onExit` is told when the log
@@ -132,72 +202,58 @@ const spawnProcessor: SpawnProcessor = (cmd, cwd, fds, onExit) => {
 export function takeOver(dir: string, pipeFd: number, newSession: boolean, onExit: children.OnExit): TakenLog | null {
   const words = plainSvlogd(dir);
   if (!words) return null;
-  const opt = readOptions(words.slice(1))!;
-  // The engine reads the pipe through a descriptor of its own (closed when it ends).
-  let fd: number;
-  try {
-    fd = fs.openSync(`/proc/self/fd/${pipeFd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  let reading = false; // the engine's input has the descriptor (and closes it)
-  let gone: { code: number | null; sig: number } | null = null;
-  let ended: number | null = null;
-  let told = false;
-  const finish = (): void => {
-    if (gone === null || ended === null || told) return;
-    told = true;
+  const fd = ownEnd(pipeFd);
+  if (fd === null) return null;
+  const t = new Taken(fd, (engine, end) => {
     // What svlogd handles (TERM) or would not have died of (HUP, ALRM) reads as its exit.
-    const s = gone.sig;
-    if (gone.code !== null || s === SIGTERM || s === SIGHUP || s === SIGALRM || ended !== 0) onExit(ended, 0, ended << 8);
+    const s = end?.sig ?? 0;
+    if (end?.code !== null || s === SIGTERM || s === SIGHUP || s === SIGALRM || engine !== 0) onExit(engine, 0, engine << 8);
     else onExit(null, s, s);
-  };
-  let pid: number;
+  });
   try {
-    pid = children.start(standin, words, {
+    t.pid = children.start(standin, words, {
       cwd: dir, dup: [[pipeFd, 0], [1, 1], [2, 2]], newSession,
-    }, (code, sig) => {
-      gone = { code, sig };
-      if (ended === null) {
-        if (sig === SIGALRM) logger.alarm();
-        logger.term();
-      }
-      finish();
-    });
+    }, (code, sig) => t.standinEnded({ code, sig }));
   } catch {
     fs.closeSync(fd);
     return null;
   }
-  const logger = runLogger(opt, {
-    at: dir,
-    input: (onData, onEnd, round) => {
-      reading = true;
-      return openInput(onData, onEnd, round, fd);
-    },
-    spawn: spawnProcessor,
-    exit: (code) => {
-      if (ended !== null) return;
-      ended = code;
-      if (!reading) fs.closeSync(fd);
-      if (gone === null) {
-        try { process.kill(pid, 'SIGTERM'); } catch { /* gone: its exit is on the way */ }
-      }
-      finish();
+  t.run(dir, readOptions(words.slice(1))!);
+  return t;
+}
+
+/**
+ * A stand-in a host that died left running (the supervisor adopts it, with
+ * the log pipe, src/supervise/adopt.ts): its engine is started again on the
+ * pipe, with the arguments the stand-in shows. Null if `pid` is no stand-in of
+ * ours. The supervisor tells `ended` when the stand-in is gone; `then` runs
+ * once the engine has written out what it read.
+ */
+export function adoptStandin(dir: string, pipeFd: number, pid: number): (TakenLog & { ended(then: () => void): void }) | null {
+  let words: string[];
+  try {
+    if (fs.realpathSync(`/proc/${pid}/exe`) !== standin) return null;
+    words = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, -1);
+  } catch {
+    return null;
+  }
+  const opt = readOptions(words.slice(1));
+  if (!opt) return null;
+  const fd = ownEnd(pipeFd);
+  if (fd === null) return null;
+  let then: (() => void) | null = null;
+  let done = false;
+  const t = new Taken(fd, () => {
+    done = true;
+    then?.();
+  });
+  t.pid = pid;
+  t.run(dir, opt);
+  return Object.assign(t, {
+    ended(cb: () => void): void {
+      then = cb;
+      if (done) cb();
+      else t.standinEnded(null);
     },
   });
-  return {
-    pid,
-    signal: (sig) => {
-      if (ended !== null) return false;
-      if (sig === 'SIGHUP') logger.hup();
-      else if (sig === 'SIGALRM') logger.alarm();
-      else {
-        // sv pause / cont: the stand-in is stopped too (ps shows it), the engine holds its reading
-        if (sig === 'SIGSTOP') logger.stop();
-        if (sig === 'SIGCONT') logger.cont();
-        return false;
-      }
-      return true;
-    },
-  };
 }

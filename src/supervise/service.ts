@@ -35,6 +35,8 @@ export interface ServiceOptions {
    * svlogd, src/runsvdir/logger.ts): the pid that stands for it, or null.
    */
   takeLog?(dir: string, pipeFd: number, onExit: children.OnExit): TakenLog | null;
+  /** An orphaned log service it may have run itself (a stand-in): run it again, or null. */
+  adoptLog?(dir: string, pipeFd: number, pid: number): TakenLog | null;
 }
 
 /** A log service its supervisor runs itself: the pid that stands for it, and the signals it handles. */
@@ -42,6 +44,8 @@ export interface TakenLog {
   pid: number;
   /** True when the signal was handled (not to be sent to pid). */
   signal(sig: NodeJS.Signals): boolean;
+  /** (Adopted) pid is gone: `then` once the log service has finished. */
+  ended?(then: () => void): void;
 }
 
 const signalOf: Record<string, NodeJS.Signals> = {
@@ -235,7 +239,17 @@ class Proc {
   adopt(o: adopt.Orphan): boolean {
     const s = o.status;
     const finishing = s.state === STATE.finish;
-    if (!pidwatch.watch(o.pid, () => this.orphanEnded(finishing))) return false;
+    const pipe = this.svc.logPipe;
+    const taken = this.isLog && !finishing && pipe ? this.svc.opts.adoptLog?.(this.dir, pipe[0], o.pid) ?? null : null;
+    const ended = (): void => {
+      this.taken = null;
+      this.orphanEnded(finishing);
+    };
+    if (!pidwatch.watch(o.pid, () => (taken?.ended ? taken.ended(ended) : ended()))) {
+      taken?.ended?.(() => {});
+      return false;
+    }
+    this.taken = taken;
     this.adopted = true;
     this.child = o.pid;
     this.state = s.state;
