@@ -59,6 +59,27 @@ describe('svlogd in the runsvdir host', { skip: fs.existsSync(standin) ? false :
     }
   });
 
+  it('runs more loggers than a thread each could wait for: all on one poll', async () => {
+    const names = Array.from({ length: 70 }, (_, i) => `s${i}`); // koffi allows 64 waits on worker threads
+    const dir = tree(names, 'echo started; exec sleep 1000');
+    for (const n of names) {
+      fs.mkdirSync(path.join(dir, n, 'log/main'), { recursive: true });
+      script(path.join(dir, n, 'log/run'), 'exec svlogd ./main');
+    }
+    const d = runsvdir('runsvdir', [dir], dir, env);
+    try {
+      const svcs = names.map((n) => path.join(dir, n));
+      await until('every logger in the host', () => svcs.every(inHost), 60000);
+      await until('every first line logged', () => svcs.every((s) => lines(path.join(s, 'log/main'))[0] === 'started'), 60000);
+      // and every one still waits for more: a second line, from a restart of each service
+      for (const s of svcs) run(sv, ['term', s]);
+      await until('every second line logged', () => svcs.every((s) => lines(path.join(s, 'log/main')).length === 2), 60000);
+      assert.doesNotMatch(d.stderr(), /fatal|warning/);
+    } finally {
+      await cleanup(d);
+    }
+  });
+
   it('sv hup re-reads config, sv alarm rotates, and the log pid stays', async () => {
     const dir = counted(['a'], 'exec svlogd -tt ./main');
     const d = runsvdir('runsvdir', [dir], dir, env);

@@ -9,7 +9,8 @@
 // with fs.read in large chunks.
 import fs from 'node:fs';
 import net from 'node:net';
-import { pipe, pipeSize, pollIn, setPipeSize, spliceAll, tee } from '../sys/libc.js';
+import { pipe, pipeSize, setPipeSize, spliceAll, tee } from '../sys/libc.js';
+import { cancel, whenReadable } from '../sys/readable.js';
 
 export interface Input {
   pause(): void;
@@ -68,6 +69,8 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
   const close = (): void => {
     if (closed) return;
     closed = true;
+    if (polling) cancel(fd);
+    polling = false;
     for (const f of [copy[0], copy[1], sink, ...(fd === 0 ? [] : [fd])]) {
       try { fs.closeSync(f); } catch { /* closed */ }
     }
@@ -96,9 +99,9 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
         n = 0;
       }
       if (n < 0) {
-        // empty: wait until there is something (or the end), on a worker thread
+        // empty: wait until there is something (or the end), with every other input waiting so
         polling = true;
-        pollIn([fd], () => { polling = false; if (done) close(); else next(); });
+        whenReadable(fd, () => { polling = false; next(); });
         return;
       }
       if (n === 0) {
@@ -136,13 +139,13 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
       const n = taken;
       taken = 0;
       try { spliceAll(fd, sink, n); } catch { done = true; close(); onEnd(); return; }
-      if (done && !polling) close(); // stopped: what was written is taken, the rest stays in the pipe
+      if (done) close(); // stopped: what was written is taken, the rest stays in the pipe
       else next();
     },
     stop: () => {
       done = true;
       if (waiting) clearTimeout(waiting);
-      if (!polling && taken === 0) close();
+      if (taken === 0) close();
     },
   };
 }
