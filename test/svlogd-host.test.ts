@@ -41,7 +41,7 @@ describe('svlogd in the runsvdir host', { skip: fs.existsSync(standin) ? false :
     const d = runsvdir('runsvdir', [dir], dir, env);
     try {
       const svcs = ['a', 'b', 'c'].map((n) => path.join(dir, n));
-      await until('every logger runs in the host', () => svcs.every(inHost));
+      await until('every service and its logger run', () => svcs.every((s) => inHost(s) && isRunning(s)));
       const a = path.join(dir, 'a');
       const pid = logPid(a);
       assert.equal(cmdline(pid), 'svlogd -tt ./main');
