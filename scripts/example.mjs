@@ -7,9 +7,11 @@ import path from 'node:path';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'runit-ts-example-'));
-// example/container/ is the container example (README), not a service
+// example/container/ (an image) and example/beyond/ (a tree of its own) are
+// the README's other examples, not services of this tree
 const exampleDir = path.join(root, 'example');
-fs.cpSync(exampleDir, tree, { recursive: true, filter: (f) => f !== path.join(exampleDir, 'container') });
+const others = ['container', 'beyond'].map((d) => path.join(exampleDir, d));
+fs.cpSync(exampleDir, tree, { recursive: true, filter: (f) => !others.includes(f) });
 const env = { ...process.env, PATH: `${path.join(root, 'bin')}:${process.env.PATH}`, SVDIR: tree };
 
 console.log(`runsvdir over ${tree} — in another terminal:
