@@ -156,6 +156,51 @@ describe('svlogd in the runsvdir host', { skip: fs.existsSync(standin) ? false :
     }
   });
 
+  it('gives a logger it cannot set up (current is a directory) to the svlogd program, not blocking the host, no line lost', async () => {
+    // a counts 1, 2, ... and notes in ./count the last line it has written to the log pipe
+    const dir = tree(['a', 'b'], 'exec sleep 1000');
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    const log = path.join(a, 'log');
+    const main = path.join(log, 'main');
+    script(path.join(a, 'run'), 'i=0; while :; do i=$((i+1)); echo $i; echo $i >count; sleep 0.02; done');
+    fs.mkdirSync(path.join(main, 'current'), { recursive: true });
+    script(path.join(log, 'run'), 'exec svlogd ./main');
+    const count = (): number => { try { return Number(fs.readFileSync(path.join(a, 'count'), 'latin1')) || 0; } catch { return 0; } };
+    const node = fs.realpathSync(process.execPath);
+    const d = runsvdir('runsvdir', [dir], dir, env);
+    try {
+      await until('b runs', () => isRunning(b));
+      await until('a log service runs as the svlogd program', () => { const p = logPid(a); return p > 0 && alive(p) && exe(p) === node; });
+      const pid = logPid(a);
+      assert.match(run(sv, ['status', log]).out, new RegExp(`^run: ${log}: \\(pid ${pid}\\) \\d+s`));
+      await until('svlogd pauses', () => /svlogd: pausing: unable to open current: \.\/main: is a directory/.test(d.stderr()));
+      assert.equal(cmdline(pid), 'svlogd ./main', 'the program, its title set (node bin/svlogd before)');
+      assert.equal(logPid(a), pid);
+      // the host supervises on meanwhile
+      assert.equal(run(sv, ['down', b]).code, 0);
+      await until('b down', () => state(b)?.pid === 0);
+      assert.equal(run(sv, ['up', b]).code, 0);
+      await until('b up again', () => isRunning(b));
+      await until('lines written meanwhile', () => count() >= 20);
+      assert.deepEqual(fs.readdirSync(path.join(main, 'current')), [], 'nothing logged yet');
+      fs.rmdirSync(path.join(main, 'current'));
+      await until('logging', () => lines(main).length >= 20);
+      // it stays the svlogd program when it starts again
+      assert.equal(run(sv, ['term', log]).code, 0);
+      await until('a new svlogd program', () => { const p = logPid(a); return p !== pid && p > 0 && alive(p) && exe(p) === node; });
+      assert.equal(run(sv, ['down', a]).code, 0);
+      await until('a down', () => state(a)?.pid === 0);
+      const last = count();
+      await until('every line logged', () => lines(main).length >= last);
+      const got = lines(main).map(Number);
+      assert.deepEqual(got.slice(0, last), Array.from({ length: last }, (_, i) => i + 1), 'every line, once, in order');
+      assert.doesNotMatch(d.stderr(), /fatal/);
+    } finally {
+      await cleanup(d);
+    }
+  });
+
   it('writes what the svlogd program writes: selection, prefix, size rotation, a processor', async () => {
     const input = Array.from({ length: 60 }, (_, i) => `${i % 3 ? 'keep' : 'drop'} line ${i}`).join('\n') + '\n';
     const config = 'pP: \ns120\nn20\n-drop*\n!tr a-z A-Z\n';

@@ -15,9 +15,16 @@
 //
 // Anything else in ./run (chpst, a variable, quoting, another program, another
 // svlogd) runs as it is, a process of its own.
+//
+// Where svlogd would pause and try again every 3 s (current cannot be opened,
+// an unfinished one renamed), the host, which must not block, gives up: the
+// engine ends (having taken from the pipe only what it wrote), and that log
+// service, ended like svlogd, is started again as its ./run, the svlogd
+// program, which pauses as runit's does. Its directory is not taken again
+// until the host restarts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Logger, runLogger } from '../svlogd/engine.js';
+import { GAVE_UP, type Logger, runLogger } from '../svlogd/engine.js';
 import { openInput } from '../svlogd/input.js';
 import type { SpawnProcessor } from '../svlogd/logdir.js';
 import { type Options, readOptions } from '../svlogd/options.js';
@@ -39,6 +46,17 @@ const here = ((): string => {
 const ours = here ? path.join(path.dirname(here), 'bin', 'svlogd') : '';
 const standin = here ? path.join(here, 'svlogd') : '';
 let usable: boolean | null = null;
+/** Log directories (device:inode) whose engine gave up: their ./run runs from now on. */
+const refused = new Set<string>();
+
+function identity(dir: string): string | null {
+  try {
+    const st = fs.statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
 
 /** The words of ./run's one command when it is `exec WORD...` with plain words only. */
 export function execWords(text: string): string[] | null {
@@ -88,6 +106,8 @@ function isOurs(file: string): boolean {
 export function plainSvlogd(dir: string): string[] | null {
   if (usable === null) usable = ours !== '' && executable(standin) && fs.existsSync(ours);
   if (!usable) return null;
+  const id = identity(dir);
+  if (id === null || refused.has(id)) return null;
   const run = path.join(dir, 'run');
   if (!executable(run)) return null; // runsv says why it cannot start it
   let text: string;
@@ -142,8 +162,15 @@ class Taken implements TakenLog {
         return openInput(onData, onEnd, round, this.fd);
       },
       spawn: spawnProcessor,
+      blockingRetry: false,
       exit: (code) => {
         if (this.engineCode !== null) return;
+        if (code === GAVE_UP) {
+          // svlogd would pause here: its ./run does, a process of its own
+          const id = identity(dir);
+          if (id !== null) refused.add(id);
+          code = 111;
+        }
         this.engineCode = code;
         if (!this.reading) fs.closeSync(this.fd);
         if (this.gone === null && this.pid) {

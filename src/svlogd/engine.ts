@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { now } from './clock.js';
 import type { Input } from './input.js';
-import { type Env, LogDir, type SpawnProcessor } from './logdir.js';
+import { type Env, GiveUp, LogDir, type SpawnProcessor } from './logdir.js';
 import type { Options } from './options.js';
 import { pmatch } from './pattern.js';
 import { sayFatal } from './say.js';
@@ -16,6 +16,9 @@ const NEWLINE = 0x0a;
 const DOTS = Buffer.from('...');
 const NL = Buffer.from('\n');
 
+/** The exit of a logger that gave up on a setup step (LoggerIO.blockingRetry false). */
+export const GAVE_UP = -1;
+
 /** What a logger needs from where it runs. */
 export interface LoggerIO {
   /** What the directories' names are relative to (the working directory if not given). */
@@ -24,7 +27,17 @@ export interface LoggerIO {
   input(onData: (chunk: Buffer) => void, onEnd: () => void, round: number): Input;
   /** Start a processor (man svlogd, PROCESSOR). */
   spawn: SpawnProcessor;
-  /** It is done: everything written, every directory closed (0), or it cannot log at all (111). */
+  /**
+   * Where svlogd pauses and tries again, blocking (a setup step failing: current
+   * cannot be opened, an unfinished one renamed), as runit's does unless false.
+   * False (the runsvdir host): the logger ends at once with GAVE_UP instead,
+   * every directory closed; all it took from its input is written out.
+   */
+  blockingRetry?: boolean;
+  /**
+   * It is done: everything written, every directory closed (0), it cannot log
+   * at all (111), or it gave up (GAVE_UP).
+   */
   exit(code: number): void;
 }
 
@@ -59,6 +72,7 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
     verbose: opt.verbose,
     wake: () => pump(),
     spawn: io.spawn,
+    blockingRetry: io.blockingRetry ?? true,
     udp: (msg, port, host, done) => {
       if (!udp) {
         udp = dgram.createSocket('udp4');
@@ -79,7 +93,18 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
     dirs = [];
     for (const name of opt.dirs) {
       const prev = old.find((d) => d.name === name);
-      const d = LogDir.open(name, env, prev?.proc ?? null);
+      let d: LogDir | null;
+      try {
+        d = LogDir.open(name, env, prev?.proc ?? null);
+      } catch (e) {
+        if (!(e instanceof GiveUp)) throw e;
+        for (const o of dirs) o.close();
+        dirs = [];
+        dead = true;
+        input?.stop();
+        io.exit(GAVE_UP);
+        return;
+      }
       if (d) dirs.push(d);
     }
     if (dirs.length === 0) {

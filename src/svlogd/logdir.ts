@@ -31,6 +31,19 @@ export interface Env {
   udp: (msg: Buffer, port: number, host: string, done: (err: Error | null) => void) => void;
   /** Start a processor. */
   spawn: SpawnProcessor;
+  /**
+   * A setup step that fails (renaming an unfinished current, opening current)
+   * is tried again every 3 s, blocking, as runit's svlogd does; when false
+   * (the runsvdir host, which must never block) open throws GiveUp instead.
+   */
+  blockingRetry: boolean;
+}
+
+/** A setup step failed and was not tried again (Env.blockingRetry false). */
+export class GiveUp extends Error {
+  constructor(readonly what: string, readonly dir: string, readonly cause: unknown) {
+    super(`${what}: ${dir}`);
+  }
 }
 
 /**
@@ -71,7 +84,10 @@ export class LogDir {
 
   private p(f: string): string { return this.base + '/' + f; }
 
-  /** Open, lock and configure `name`; null (after a warning) when it cannot be used. */
+  /**
+   * Open, lock and configure `name`; null (after a warning) when it cannot be
+   * used. Throws GiveUp where svlogd would pause, if env.blockingRetry is false.
+   */
   static open(name: string, env: Env, adopt?: Proc | null): LogDir | null {
     const d = new LogDir(name, env);
     try {
@@ -139,13 +155,17 @@ export class LogDir {
     this.rotLimit = sizemax >= this.env.linemax ? sizemax - this.env.linemax : Infinity;
   }
 
-  /** runit pauses and tries again forever when setup steps fail. */
+  /** runit pauses and tries again forever when setup steps fail (a host gives up instead). */
   private retrySync(what: string, f: () => void): void {
     for (;;) {
       try {
         f();
         return;
       } catch (e) {
+        if (!this.env.blockingRetry) {
+          this.closeFds();
+          throw new GiveUp(what, this.name, e);
+        }
         pausing(what, this.name, e);
         sleepSync(PAUSE_MS);
       }
