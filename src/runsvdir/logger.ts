@@ -13,8 +13,16 @@
 // engine then writes out what it has read (after a rotation, for ALRM) and
 // ends as svlogd does on TERM, and runsv starts the log service again.
 //
-// Anything else in ./run (chpst, a variable, quoting, another program, another
-// svlogd) runs as it is, a process of its own.
+// `exec chpst -u USER svlogd ...` (this installation's chpst, -u and nothing
+// else) runs in the host too, as USER: every step the engine takes on the log
+// directories' files is taken with the host's main thread acting as USER
+// (src/sys/identity.ts), so the kernel checks, owns and charges them as that
+// user's; the stand-in and the processors are started as USER, so they are
+// that user's processes, as svlogd and its processors are under chpst.
+//
+// Anything else in ./run (another chpst option, a variable, quoting, another
+// program, another svlogd) runs as it is, a process of its own; so does a
+// chpst -u logger the host cannot act for (an unknown user, a host not root).
 //
 // Where svlogd would pause and try again every 3 s (current cannot be opened,
 // an unfinished one renamed), the host, which must not block, gives up: the
@@ -24,11 +32,13 @@
 // until the host restarts.
 import fs from 'node:fs';
 import path from 'node:path';
+import { lookupExtended } from '../chpst/uidgid.js';
 import { GAVE_UP, type Logger, runLogger } from '../svlogd/engine.js';
 import { openInput } from '../svlogd/input.js';
 import type { SpawnProcessor } from '../svlogd/logdir.js';
 import { type Options, readOptions } from '../svlogd/options.js';
 import * as children from '../sys/children.js';
+import { asUser, CannotAct, canAct, idsOf, type User } from '../sys/identity.js';
 
 import type { TakenLog } from '../supervise/service.js';
 
@@ -42,8 +52,9 @@ const PLAIN = /^[A-Za-z0-9_.,:/@%+=-]+$/;
 const here = ((): string => {
   try { return path.dirname(fs.realpathSync(process.argv[1]!)); } catch { return ''; }
 })();
-/** This installation's svlogd (bin/ beside libexec/), and the stand-in beside the host. */
+/** This installation's svlogd and chpst (bin/ beside libexec/), and the stand-in beside the host. */
 const ours = here ? path.join(path.dirname(here), 'bin', 'svlogd') : '';
+const ourChpst = here ? path.join(path.dirname(here), 'bin', 'chpst') : '';
 const standin = here ? path.join(here, 'svlogd') : '';
 let usable: boolean | null = null;
 /** Log directories (device:inode) whose engine gave up: their ./run runs from now on. */
@@ -94,16 +105,64 @@ function which(word: string, cwd: string): string | null {
   return null;
 }
 
-function isOurs(file: string): boolean {
+function isOurs(file: string, program = ours): boolean {
   try {
-    return fs.realpathSync(file) === ours;
+    return fs.realpathSync(file) === program;
   } catch {
     return false;
   }
 }
 
-/** The svlogd arguments of `dir`/run if the host can run that logger itself. */
-export function plainSvlogd(dir: string): string[] | null {
+/** How a logger runs in the host: svlogd's arguments (from `svlogd` on), and as whom (null: as the host). */
+interface Plan { words: string[]; user: User | null }
+
+/** A step as the host, or as `user`. */
+type As = <T>(step: () => T) => T;
+const asHost: As = (step) => step();
+
+/**
+ * Steps as `user`, for a logger whose user was acted as once already (its
+ * plan): the switch cannot fail then, and if it did the host must not go on
+ * as whoever it is.
+ */
+function actingAs(user: User): As {
+  return (step) => {
+    try {
+      return asUser(user, step);
+    } catch (e) {
+      if (!(e instanceof CannotAct)) throw e;
+      try { fs.writeSync(2, `runsv: fatal: unable to act as uid ${user.uid}: ${String(e.cause)}\n`); } catch { /* no stderr */ }
+      process.exit(111);
+    }
+  };
+}
+
+/**
+ * `chpst -u SPEC svlogd ...` (`-uSPEC` too), nothing else: the user chpst
+ * would become (man chpst, -u; src/chpst/uidgid.ts) and the words after the
+ * option. Null for any other chpst, or a user chpst would not find.
+ */
+function chpstUser(words: string[], dir: string): { user: User; rest: string[] } | null {
+  if (path.basename(words[0]!) !== 'chpst') return null; // envdir, setuidgid, ... are chpst too
+  const prog = which(words[0]!, dir);
+  if (!prog || !isOurs(prog, ourChpst)) return null;
+  const w = words[1] ?? '';
+  let spec: string;
+  let rest: string[];
+  if (w === '-u') [spec, rest] = [words[2] ?? '', words.slice(3)];
+  else if (w.startsWith('-u') && w.length > 2) [spec, rest] = [w.slice(2), words.slice(2)];
+  else return null;
+  if (spec === '' || rest.length === 0 || rest[0]!.startsWith('-')) return null;
+  try {
+    const { uid, gids } = lookupExtended(spec);
+    return { user: { uid, gid: gids[0]!, groups: gids }, rest };
+  } catch {
+    return null; // chpst says why
+  }
+}
+
+/** How the host can run the logger `dir`/run itself, or null (it runs ./run). */
+function hostedLogger(dir: string): Plan | null {
   if (usable === null) usable = ours !== '' && executable(standin) && fs.existsSync(ours);
   if (!usable) return null;
   const id = identity(dir);
@@ -112,21 +171,37 @@ export function plainSvlogd(dir: string): string[] | null {
   if (!executable(run)) return null; // runsv says why it cannot start it
   let text: string;
   try { text = fs.readFileSync(run, 'latin1'); } catch { return null; }
-  const words = execWords(text);
+  let words = execWords(text);
   if (!words) return null;
-  const prog = which(words[0]!, dir);
-  if (!prog || !isOurs(prog)) return null;
-  const opt = readOptions(words.slice(1));
-  if (!opt) return null; // svlogd prints its usage: let it
-  // A directory that cannot be opened: svlogd's own warnings and exit tell it.
-  for (const d of opt.dirs) {
-    try {
-      if (!fs.statSync(path.resolve(dir, d)).isDirectory()) return null;
-    } catch {
-      return null;
-    }
+  let user: User | null = null;
+  if (path.basename(words[0]!) === 'chpst') {
+    const c = chpstUser(words, dir);
+    if (!c || !canAct()) return null;
+    ({ user, rest: words } = c);
   }
-  return words;
+  const svlogd = words;
+  const opt = readOptions(svlogd.slice(1));
+  if (!opt) return null; // svlogd prints its usage: let it
+  const checks = (): boolean => {
+    const prog = which(svlogd[0]!, dir); // chpst looks svlogd up as the user
+    if (!prog || !isOurs(prog)) return false;
+    // A directory that cannot be opened: svlogd's own warnings and exit tell it.
+    for (const d of opt.dirs) {
+      try {
+        if (!fs.statSync(path.resolve(dir, d)).isDirectory()) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  };
+  try {
+    if (!(user ? asUser(user, checks) : checks())) return null;
+  } catch (e) {
+    if (e instanceof CannotAct) return null;
+    throw e;
+  }
+  return { words: svlogd, user };
 }
 
 const spawnProcessor: SpawnProcessor = (cmd, cwd, fds, onExit) => {
@@ -154,9 +229,10 @@ class Taken implements TakenLog {
   /** `fd`: the engine's own descriptor of the log pipe; `onEnd` once both the stand-in and the engine are done. */
   constructor(private fd: number, private onEnd: (engine: number, end: End) => void) {}
 
-  run(dir: string, opt: Options): void {
+  run(dir: string, opt: Options, as: As): void {
     this.logger = runLogger(opt, {
       at: dir,
+      as,
       input: (onData, onEnd, round) => {
         this.reading = true;
         return openInput(onData, onEnd, round, this.fd);
@@ -227,8 +303,10 @@ function ownEnd(pipeFd: number): number | null {
  * service has ended, once the engine has written out everything it read.
  */
 export function takeOver(dir: string, pipeFd: number, newSession: boolean, onExit: children.OnExit): TakenLog | null {
-  const words = plainSvlogd(dir);
-  if (!words) return null;
+  const plan = hostedLogger(dir);
+  if (!plan) return null;
+  const { words } = plan;
+  const as = plan.user ? actingAs(plan.user) : asHost;
   const fd = ownEnd(pipeFd);
   if (fd === null) return null;
   const t = new Taken(fd, (engine, end) => {
@@ -238,15 +316,26 @@ export function takeOver(dir: string, pipeFd: number, newSession: boolean, onExi
     else onExit(null, s, s);
   });
   try {
-    t.pid = children.start(standin, words, {
+    // started as the user, the stand-in is that user's process (ps -o user), as svlogd under chpst
+    const start = (): number => children.start(standin, words, {
       cwd: dir, dup: [[pipeFd, 0], [1, 1], [2, 2]], newSession,
     }, (code, sig) => t.standinEnded({ code, sig }));
+    t.pid = plan.user ? asUser(plan.user, start) : start();
   } catch {
-    fs.closeSync(fd);
+    fs.closeSync(fd); // the user may not enter the log service's directory, say: ./run runs
     return null;
   }
-  t.run(dir, readOptions(words.slice(1))!);
+  t.run(dir, readOptions(words.slice(1))!, as);
   return t;
+}
+
+/** The user a stand-in runs as (chpst -u's ids, /proc/PID/status), or null if it is the host's own. */
+function userOf(pid: number): User | null {
+  const ids = idsOf(pid);
+  const uid = ids.uid[0] ?? 0;
+  const gid = ids.gid[0] ?? 0;
+  if (uid === process.getuid!() && gid === process.getgid!()) return null;
+  return { uid, gid, groups: ids.groups };
 }
 
 /**
@@ -258,12 +347,15 @@ export function takeOver(dir: string, pipeFd: number, newSession: boolean, onExi
  */
 export function adoptStandin(dir: string, pipeFd: number, pid: number): (TakenLog & { ended(then: () => void): void }) | null {
   let words: string[];
+  let user: User | null;
   try {
     if (fs.realpathSync(`/proc/${pid}/exe`) !== standin) return null;
     words = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, -1);
+    user = userOf(pid);
   } catch {
     return null;
   }
+  if (user && !canAct()) return null;
   const opt = readOptions(words.slice(1));
   if (!opt) return null;
   const fd = ownEnd(pipeFd);
@@ -275,7 +367,7 @@ export function adoptStandin(dir: string, pipeFd: number, pid: number): (TakenLo
     then?.();
   });
   t.pid = pid;
-  t.run(dir, opt);
+  t.run(dir, opt, user ? actingAs(user) : asHost);
   return Object.assign(t, {
     ended(cb: () => void): void {
       then = cb;

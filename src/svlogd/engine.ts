@@ -34,6 +34,8 @@ export interface LoggerIO {
    * every directory closed; all it took from its input is written out.
    */
   blockingRetry?: boolean;
+  /** Run each step on the log directories' files as the logger's user (Env.as); as they are if not given. */
+  as?: <T>(step: () => T) => T;
   /**
    * It is done: everything written, every directory closed (0), it cannot log
    * at all (111), or it gave up (GAVE_UP).
@@ -73,6 +75,7 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
     wake: () => pump(),
     spawn: io.spawn,
     blockingRetry: io.blockingRetry ?? true,
+    as: io.as ?? ((step) => step()),
     udp: (msg, port, host, done) => {
       if (!udp) {
         udp = dgram.createSocket('udp4');

@@ -37,6 +37,14 @@ export interface Env {
    * (the runsvdir host, which must never block) open throws GiveUp instead.
    */
   blockingRetry: boolean;
+  /**
+   * Run a step that touches the directory's files (opening, creating,
+   * writing, renaming, removing them, starting a processor) as the user the
+   * logger runs as: every such step goes through it, and none goes to the
+   * thread pool but an fsync, which no permission governs. The svlogd program
+   * (already that user) runs them as they are.
+   */
+  as: <T>(step: () => T) => T;
 }
 
 /** A setup step failed and was not tried again (Env.blockingRetry false). */
@@ -89,6 +97,10 @@ export class LogDir {
    * used. Throws GiveUp where svlogd would pause, if env.blockingRetry is false.
    */
   static open(name: string, env: Env, adopt?: Proc | null): LogDir | null {
+    return env.as(() => LogDir.openAs(name, env, adopt));
+  }
+
+  private static openAs(name: string, env: Env, adopt?: Proc | null): LogDir | null {
     const d = new LogDir(name, env);
     try {
       d.fddir = fs.openSync(path.resolve(env.at, name), O_RDONLY | O_DIRECTORY);
@@ -292,6 +304,14 @@ export class LogDir {
   /** Write what is queued, rotating where marked. False when blocked. */
   drain(): boolean {
     if (this.retry) return false;
+    if (this.off === this.len && this.marks.length === 0 && this.fdcur >= 0) {
+      this.off = this.len = 0;
+      return true; // nothing to do: no step to take as the user
+    }
+    return this.env.as(() => this.drainAs());
+  }
+
+  private drainAs(): boolean {
     for (;;) {
       const end = this.marks.length ? this.marks[0]! : this.len;
       while (this.off < end) {
@@ -460,7 +480,8 @@ export class LogDir {
       proc.child = this.env.spawn(this.cfg.processor, cwd, fds, (code) => {
         if (done) return;
         done = true;
-        proc.owner.processorExit(proc, code);
+        const d = proc.owner;
+        if (d.env.as(() => d.processorExit(proc, code))) d.env.wake();
       });
       this.proc = proc;
     } catch (e) {
@@ -470,7 +491,7 @@ export class LogDir {
         this.retry = null;
         const u = this.pendingU;
         this.pendingU = '';
-        if (u) this.startProcessor(u.slice(0, -2));
+        if (u) this.env.as(() => this.startProcessor(u.slice(0, -2)));
         this.env.wake();
       }, PAUSE_MS);
     } finally {
@@ -478,11 +499,12 @@ export class LogDir {
     }
   }
 
-  private processorExit(proc: Proc, code: number): void {
-    if (this.proc !== proc) return;
+  /** A processor ended: its files renamed or removed. True if the logger may go on (wake it). */
+  private processorExit(proc: Proc, code: number): boolean {
+    if (this.proc !== proc) return false;
     this.proc = null;
     const { save } = proc;
-    if (this.fddir < 0) return; // directory gone after a HUP: nothing to finish
+    if (this.fddir < 0) return false; // directory gone after a HUP: nothing to finish
     if (code !== 0) {
       warn([`processor failed, restart: ${this.name}`]);
       try { fs.unlinkSync(this.p(save + '.t')); } catch { /* already gone */ }
@@ -494,10 +516,10 @@ export class LogDir {
         const d = proc.owner;
         if (d.proc !== proc) return;
         d.proc = null;
-        if (d.fddir >= 0) d.startProcessor(save);
+        if (d.fddir >= 0) d.env.as(() => d.startProcessor(save));
         d.env.wake();
       }, 1000);
-      return;
+      return false;
     }
     try {
       fs.renameSync(this.p(save + '.t'), this.p(save + '.s'));
@@ -508,13 +530,17 @@ export class LogDir {
     try { fs.unlinkSync(this.p(save + '.u')); } catch { warn([`unable to unlink: ${this.name}/${save}.u`]); }
     try { fs.renameSync(this.p('newstate'), this.p('state')); } catch (e) { warn(['unable to rename state: ', this.name], e); }
     if (this.env.verbose) info(`processed: ${this.name}/${save}.s`);
-    this.env.wake();
+    return true;
   }
 
   // ---- closing ----
 
   /** Close (after a drain): current gets mode 0744 (as both runit releases set it, whatever man svlogd says), the lock is released. */
   close(): void {
+    this.env.as(() => this.closeAs());
+  }
+
+  private closeAs(): void {
     if (this.env.verbose) info(`close: ${this.name}`);
     if (this.retry) clearTimeout(this.retry);
     if (this.ttimer) clearTimeout(this.ttimer);

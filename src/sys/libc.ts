@@ -432,6 +432,36 @@ export function poke(addr: number, bytes: Buffer): void {
   c.poke(addr, bytes, bytes.length);
 }
 
+// A thread's own credentials: the raw system calls. glibc's setresuid,
+// setresgid and setgroups change every thread of the process (they signal
+// each other thread to make the same call); the kernel keeps credentials per
+// thread, and the system call changes only the calling one.
+const SYS_CRED: Record<string, { setgroups: number; setresuid: number; setresgid: number }> = {
+  x64: { setgroups: 116, setresuid: 117, setresgid: 119 },
+  arm64: { setgroups: 159, setresuid: 147, setresgid: 149 },
+};
+const cred = SYS_CRED[process.arch];
+
+/** Whether this machine's numbers for the calls below are known. */
+export const threadCredentials = cred !== undefined;
+
+/** setresuid(2) for the calling thread only. */
+export function threadSetresuid(r: number, e: number, s: number): void {
+  check('setresuid', Number(c.syscall(cred!.setresuid, 'uint32_t', r, 'uint32_t', e, 'uint32_t', s)));
+}
+
+/** setresgid(2) for the calling thread only. */
+export function threadSetresgid(r: number, e: number, s: number): void {
+  check('setresgid', Number(c.syscall(cred!.setresgid, 'uint32_t', r, 'uint32_t', e, 'uint32_t', s)));
+}
+
+/** setgroups(2) for the calling thread only. */
+export function threadSetgroups(gids: number[]): void {
+  const list = Buffer.alloc(4 * Math.max(gids.length, 1));
+  gids.forEach((g, i) => list.writeUInt32LE(g, 4 * i));
+  check('setgroups', Number(c.syscall(cred!.setgroups, 'size_t', gids.length, 'uint8_t *', list)));
+}
+
 // io_uring's system calls (glibc has no wrappers): the same numbers on every architecture.
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
