@@ -13,9 +13,10 @@
 // the user cannot write is refused, root's reserved blocks are not used); a
 // process started meanwhile keeps none either (an exec makes its saved uid its
 // effective one). Node's worker threads keep root's credentials: nothing done
-// as a user may go to the thread pool.
+// as a user may go to the thread pool. The kernel makes the process
+// undumpable when its ids change; it is made dumpable again with root's.
 import fs from 'node:fs';
-import { threadCredentials, threadSetgroups, threadSetresgid, threadSetresuid } from './libc.js';
+import { dumpable, setDumpable, threadCredentials, threadSetgroups, threadSetresgid, threadSetresuid } from './libc.js';
 
 /** A user's ids: its uid, gid and supplementary groups (chpst -u: setgroups, setgid, setuid). */
 export interface User { uid: number; gid: number; groups: number[] }
@@ -25,7 +26,7 @@ export class CannotAct extends Error {
   constructor(readonly cause: unknown) { super('unable to act as another user'); }
 }
 
-interface Own { gid: [number, number, number]; groups: number[] }
+interface Own { gid: [number, number, number]; groups: number[]; dumpable: boolean }
 let own: Own | null | undefined;
 
 /** A process's (or `thread-self`'s) ids as /proc shows them: uids and gids (real, effective, saved, fs), groups. */
@@ -43,7 +44,7 @@ function ownIds(): Own | null {
   try {
     const { uid, gid, groups } = idsOf('thread-self');
     if (uid.length < 3 || uid.slice(0, 3).some((u) => u !== 0) || gid.length < 3) return null;
-    own = { gid: [gid[0]!, gid[1]!, gid[2]!], groups };
+    own = { gid: [gid[0]!, gid[1]!, gid[2]!], groups, dumpable: dumpable() };
   } catch {
     own = null;
   }
@@ -62,6 +63,7 @@ function back(o: Own): void {
     threadSetresuid(0, 0, 0);
     threadSetresgid(...o.gid);
     threadSetgroups(o.groups);
+    if (o.dumpable) setDumpable(); // the kernel clears it on each change of ids
   } catch (e) {
     // Cannot happen (the saved uid is 0); carrying on as someone else would be worse than stopping.
     try { fs.writeSync(2, `runsv: fatal: unable to become root again: ${String(e)}\n`); } catch { /* no stderr */ }

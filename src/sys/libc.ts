@@ -51,6 +51,7 @@ const c = {
   madvise: lib.func('int madvise(uint64_t addr, uint64_t len, int advice)'),
   getpagesize: lib.func('int getpagesize(void)'),
   syscall: lib.func('long syscall(long nr, ...)'),
+  prctl: lib.func('int prctl(int op, unsigned long a, unsigned long b, unsigned long c, unsigned long d)'),
   mmap: lib.func('int64_t mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)'),
   munmap: lib.func('int munmap(uint64_t addr, size_t len)'),
   poke: lib.func('void *memcpy(uint64_t dst, const uint8_t *src, size_t n)'),
@@ -460,6 +461,19 @@ export function threadSetgroups(gids: number[]): void {
   const list = Buffer.alloc(4 * Math.max(gids.length, 1));
   gids.forEach((g, i) => list.writeUInt32LE(g, 4 * i));
   check('setgroups', Number(c.syscall(cred!.setgroups, 'size_t', gids.length, 'uint8_t *', list)));
+}
+
+const PR_GET_DUMPABLE = 3;
+const PR_SET_DUMPABLE = 4;
+
+/** prctl(PR_GET_DUMPABLE): may this process dump core (and be traced by its owner)? */
+export function dumpable(): boolean {
+  return check('prctl', c.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)) === 1;
+}
+
+/** prctl(PR_SET_DUMPABLE, 1): again after a change of credentials made the kernel clear it. */
+export function setDumpable(): void {
+  check('prctl', c.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0));
 }
 
 // io_uring's system calls (glibc has no wrappers): the same numbers on every architecture.
