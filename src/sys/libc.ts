@@ -456,10 +456,17 @@ export function threadSetresgid(r: number, e: number, s: number): void {
   check('setresgid', Number(c.syscall(cred!.setresgid, 'uint32_t', r, 'uint32_t', e, 'uint32_t', s)));
 }
 
+/** Each list of groups as setgroups takes it (a logger's are set on each of its steps). */
+const groupLists = new WeakMap<number[], Buffer>();
+
 /** setgroups(2) for the calling thread only. */
 export function threadSetgroups(gids: number[]): void {
-  const list = Buffer.alloc(4 * Math.max(gids.length, 1));
-  gids.forEach((g, i) => list.writeUInt32LE(g, 4 * i));
+  let list = groupLists.get(gids);
+  if (!list) {
+    list = Buffer.alloc(4 * Math.max(gids.length, 1));
+    gids.forEach((g, i) => list!.writeUInt32LE(g, 4 * i));
+    groupLists.set(gids, list);
+  }
   check('setgroups', Number(c.syscall(cred!.setgroups, 'size_t', gids.length, 'uint8_t *', list)));
 }
 
