@@ -27,11 +27,11 @@ const refused = new Set<string>();
 
 /** `dir`'s engine gave up: its ./run runs from now on (until the host restarts). */
 export function refuse(dir: string): void {
-  const id = identity(dir);
+  const id = dirKey(dir);
   if (id !== null) refused.add(id);
 }
 
-function identity(dir: string): string | null {
+function dirKey(dir: string): string | null {
   try {
     const st = fs.statSync(dir);
     return `${st.dev}:${st.ino}`;
@@ -115,7 +115,7 @@ function chpstUser(words: string[], dir: string): { user: User; rest: string[] }
 export function hostedLogger(dir: string): Plan | null {
   if (usable === null) usable = ours !== '' && executable(standin) && fs.existsSync(ours);
   if (!usable) return null;
-  const id = identity(dir);
+  const id = dirKey(dir);
   if (id === null || refused.has(id)) return null;
   const run = path.join(dir, 'run');
   if (!executable(run)) return null; // runsv says why it cannot start it

@@ -10,7 +10,8 @@
 // user's), with the saved uid left 0: that is what lets the thread become root
 // again. While the effective uid is not 0 the thread has no effective
 // capability (no CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_SYS_RESOURCE: a directory
-// the user cannot write is refused, root's reserved blocks are not used); a
+// the user cannot write is refused, root's reserved blocks are not used, nor,
+// root's gid gone too, those ext4 keeps for group 0); a
 // process started meanwhile keeps none either (an exec makes its saved uid its
 // effective one). Node's worker threads keep root's credentials: nothing done
 // as a user may go to the thread pool. The kernel makes the process
