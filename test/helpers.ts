@@ -70,14 +70,26 @@ export function alive(pid: number): boolean {
   }
 }
 
+/**
+ * The children of `pid`: those of each of its threads (a child started from
+ * a worker thread, as the supervisors' ./run are, is listed under that thread).
+ */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { /* gone */ }
+  for (const t of tasks) {
+    try {
+      out.push(...fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch { /* thread gone */ }
+  }
+  return out;
+}
+
 /** Every pid whose parent is `pid`, recursively. */
 export function descendants(pid: number): number[] {
   const out: number[] = [];
-  let children: number[] = [];
-  try {
-    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch { /* gone */ }
-  for (const c of children) out.push(c, ...descendants(c));
+  for (const c of childrenOf(pid)) out.push(c, ...descendants(c));
   return out;
 }
 

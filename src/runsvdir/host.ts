@@ -153,6 +153,32 @@ function handle(m: Message): void {
   }
 }
 
+/**
+ * Messages not yet handled. A scan of a thousand services comes in one read:
+ * handled a few at a time, with a turn of the event loop between, the ./run
+ * of the first ones are started (spawns finish on worker threads, and their
+ * status is written) while the rest are being set up.
+ */
+const inbox: Message[] = [];
+let inboxHead = 0;
+let working = false;
+/** The channel has ended (runsvdir is gone). */
+let hungUp = false;
+const PER_TURN = 8;
+
+function work(): void {
+  if (working) return;
+  working = true;
+  setImmediate(() => {
+    working = false;
+    for (let n = 0; n < PER_TURN && inboxHead < inbox.length; n++) handle(inbox[inboxHead++]!);
+    if (inboxHead < inbox.length) { work(); return; }
+    inbox.length = 0;
+    inboxHead = 0;
+    if (hungUp && connected) disconnected();
+  });
+}
+
 /** runsvdir no longer lists it: runsv gets TERM (exit once down) and is not restarted. */
 function drop(key: string): void {
   const e = entries.get(key);
@@ -202,7 +228,8 @@ export function host(args: string[]): void {
   setCloexec(CHANNEL, true); // services must not inherit it
   const lines = new Lines();
   const channel = new net.Socket({ fd: CHANNEL, readable: true, writable: false });
-  channel.on('data', (chunk) => { for (const m of lines.push(chunk)) handle(m); });
-  channel.on('end', disconnected);
-  channel.on('error', disconnected);
+  channel.on('data', (chunk) => { inbox.push(...lines.push(chunk)); work(); });
+  // what was read before the end is handled first
+  channel.on('end', () => { hungUp = true; work(); });
+  channel.on('error', () => { hungUp = true; work(); });
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as children from '../sys/children.js';
-import { pipe } from '../sys/libc.js';
+import { pipe, type SpawnOptions } from '../sys/libc.js';
 import * as pidwatch from '../sys/pidwatch.js';
 import * as tai from '../sys/tai64n.js';
 import * as adopt from './adopt.js';
@@ -56,6 +56,9 @@ const signalOf: Record<string, NodeJS.Signals> = {
 /** The bytes runsv takes for commands (man runsv); any other is ignored. */
 const COMMAND = new Uint8Array(128);
 for (const c of 'udoxt' + Object.keys(signalOf).join('')) COMMAND[c.charCodeAt(0)] = 1;
+
+/** What a program of the service gets besides runsv's fds and directory. */
+interface SpawnMore { dup?: [number, number][]; group?: boolean; env?: NodeJS.ProcessEnv }
 
 /** One supervised program: the service's ./run (and ./finish), or its log's. */
 class Proc {
@@ -115,13 +118,28 @@ class Proc {
     files.makeDir(this.sup, this.name);
     this.lockFd = files.lock(this.sup, this.name);
     this.fifos = files.openFifos(this.sup, this.name, (b) => this.command(b.toString('latin1')));
-    record.write(this.sup, this.rec);
+    // a fresh record, written with the first status
+    this.recordDue = true;
   }
 
   /** The status is written: clients may find the supervisor now (supervise/ok). */
   answer(): void {
+    this.answerDue = false;
     if (this.fifos) files.openOk(this.fifos, this.sup, this.name);
   }
+
+  /**
+   * `ok` opens with the first status written (and the log's, for the
+   * service's ok). A service about to start has for its first status the one
+   * that says it runs (or why not): a write of the three files fewer per
+   * service when a whole tree comes up.
+   */
+  answerLater(): void {
+    this.answerDue = true;
+  }
+
+  private answerDue = false;
+  private recordDue = false;
 
   teardown(): void {
     if (this.delay) clearTimeout(this.delay);
@@ -143,7 +161,28 @@ class Proc {
       const [verb, ...rest] = what.split(' ');
       this.svc.opts.report('warning', `unable to ${verb} ${this.name}/${rest.join(' ')}`, e);
     }, this.pidKnown);
+    this.saved = true;
+    if (this.recordDue) this.writeRecord();
+    // the service's ok once its log's status is there too (sv status reads both)
+    if (this.isLog) {
+      this.answerNow();
+      if (this.svc.main.saved) this.svc.main.answerNow();
+    } else if (!this.svc.log || this.svc.log.saved) {
+      this.answerNow();
+    }
     this.svc.opts.onSave?.();
+  }
+
+  /** A status has been written (or tried). */
+  saved = false;
+
+  private answerNow(): void {
+    if (!this.answerDue) return;
+    try {
+      this.answer();
+    } catch (e) {
+      this.svc.opts.report('warning', (e as files.Step).what ?? `unable to open ${this.name}/ok`, (e as files.Step).cause);
+    }
   }
 
   private changed(state: State, pid: number, keepTime = false): void {
@@ -178,12 +217,13 @@ class Proc {
   private async startRun(): Promise<void> {
     this.starting = true;
     try {
-      if (!this.isLog) await this.script('u');
+      const u = this.isLog ? null : this.script('u');
+      if (u && this.answerDue) this.save(); // down, wanting up, while control/u runs
+      if (u) await u;
     } catch (e) {
       this.svc.opts.report('warning', 'unable to run control/u', e);
     }
-    this.starting = false;
-    if (this.svc.exiting || this.state !== STATE.down) return;
+    if (this.svc.exiting || this.state !== STATE.down) { this.starting = false; return; }
     this.cfg = servicedir.read(this.dir);
     readiness.clear(this.sup);
     this.ready = false;
@@ -222,11 +262,26 @@ class Proc {
     const own = this.cfg.notificationFd === null && !this.cfg.notifySocket;
     const taken = this.isLog && own ? this.svc.opts.takeLog?.(this.dir, this.svc.logPipe![0], ran) ?? null : null;
     this.taken = taken;
-    const child = taken ? taken.pid : this.spawn('./run', [], ran, { dup: extra, group: this.ownGroup, env });
+    if (taken) { this.launched(taken.pid); return; }
+    // The clone waits on a worker thread until ./run has exec'd, while the
+    // event loop goes on (the other services of a host start meanwhile).
+    // Until the pid is known the service is held, as for a control script:
+    // commands, and an exit already reaped, wait for it.
+    this.svc.scriptBegins();
+    this.spawnAsync('./run', [], ran, { dup: extra, group: this.ownGroup, env }, (child) => {
+      if (this.svc.abandoned) { if (child) children.forget(child); return; }
+      this.launched(child);
+      this.svc.scriptEnds();
+    });
+  }
+
+  /** ./run started as `child` (0: it could not be). */
+  private launched(child: number): void {
+    this.starting = false;
     this.notify?.spawned();
     if (!child) { this.dropNotify(); this.ranOut(111, 0); return; }
     this.child = child;
-    this.noteRecord({ starts: this.rec.starts + 1, startedAt: this.lastStart / 1000, nextStart: null });
+    this.noteRecord({ starts: this.rec.starts + 1, startedAt: this.lastStart / 1000, nextStart: null }, false);
     this.paused = false;
     this.changed(STATE.run, child);
   }
@@ -290,9 +345,17 @@ class Proc {
     if (this.rec.nextStart !== null) this.noteRecord({ nextStart: null });
   }
 
-  noteRecord(change: Partial<record.Record>): void {
+  /** Change the record, and write it now (else with the next status). */
+  noteRecord(change: Partial<record.Record>, now = true): void {
     Object.assign(this.rec, change);
-    if (this.fifos) record.write(this.sup, this.rec);
+    this.recordDue = true;
+    if (now) this.writeRecord();
+  }
+
+  private writeRecord(): void {
+    if (!this.fifos) return;
+    this.recordDue = false;
+    record.write(this.sup, this.rec);
   }
 
   /** ./run wrote its newline on notification-fd. */
@@ -320,20 +383,36 @@ class Proc {
   }
 
   /** Start a program of the service's (./run, ./finish, control/X): its pid, or 0 if it cannot start. */
-  private spawn(file: string, args: string[], onExit: children.OnExit,
-    more: { dup?: [number, number][]; group?: boolean; env?: NodeJS.ProcessEnv } = {}): number {
+  private spawn(file: string, args: string[], onExit: children.OnExit, more: SpawnMore = {}): number {
+    try {
+      return children.start(file, [file, ...args], this.spawnOptions(more), onExit);
+    } catch (e) {
+      this.cannotStart(file, e);
+      return 0;
+    }
+  }
+
+  /** spawn(), on a worker thread (children.startAsync): `started` gets the pid, or 0. */
+  private spawnAsync(file: string, args: string[], onExit: children.OnExit, more: SpawnMore,
+    started: (pid: number) => void): void {
+    children.startAsync(file, [file, ...args], this.spawnOptions(more), (e, pid) => {
+      if (e) this.cannotStart(file, e);
+      started(pid);
+    }, onExit);
+  }
+
+  private spawnOptions(more: SpawnMore): SpawnOptions {
     // stdin, stdout and stderr are runsv's, but for the log pipe (Node set close-on-exec on all three)
     const pipe = this.svc.logPipe;
     const dup: [number, number][] = [[0, 0], [1, 1], [2, 2]];
     if (this.isLog) dup[0] = [pipe![0], 0];
     else if (pipe && pipe[1] >= 0) dup[1] = [pipe[1], 1];
     dup.push(...more.dup ?? []);
-    try {
-      return children.start(file, [file, ...args], { cwd: this.dir, dup, newSession: more.group || this.svc.opts.newSession, env: more.env }, onExit);
-    } catch (e) {
-      this.svc.opts.report('fatal', `unable to start ${this.isLog ? `log/${file}` : file}`, e);
-      return 0;
-    }
+    return { cwd: this.dir, dup, newSession: more.group || this.svc.opts.newSession, env: more.env };
+  }
+
+  private cannotStart(file: string, e: unknown): void {
+    this.svc.opts.report('fatal', `unable to start ${this.isLog ? `log/${file}` : file}`, e);
   }
 
   /** ./run is gone: run ./finish if there is one, else settle down. */
@@ -532,6 +611,8 @@ export class Service {
   log: Proc | null = null;
   logPipe: [number, number] | null = null;
   exiting = false;
+  /** A supervision that failed (abandon): what was under way is let go. */
+  abandoned = false;
   /** Control scripts (or commands that may run them) in progress: runsv waits for one (waitpid) before anything else. */
   private scripts = 0;
   private held: (() => void)[] = [];
@@ -581,15 +662,16 @@ export class Service {
           this.logPipe = old;
         }
       }
-      procs.forEach((p, i) => { const o = orphans[i]; adopted[i] = !!o && p.adopt(o); });
       // Status first, then `ok`: whoever sees the supervisor (svok, sv) can
-      // read its status. A service to start is down, wanting up, until it runs.
+      // read its status, and its log's. A service to start has its first
+      // status written once it runs (or has failed to start).
+      for (const p of procs) p.answerLater();
+      procs.forEach((p, i) => { const o = orphans[i]; adopted[i] = !!o && p.adopt(o); });
       procs.forEach((p, i) => {
         if (adopted[i]) return;
         if (fs.existsSync(path.join(p.dir, 'down'))) p.want = 'd';
-        p.save();
+        if (p.want !== 'u') p.save();
       });
-      for (const p of procs) p.answer();
     } catch (e) {
       for (const p of procs) p.teardown();
       throw e;
@@ -645,6 +727,7 @@ export class Service {
    * running as a dead runsv's would.
    */
   abandon(): void {
+    this.abandoned = true;
     for (const p of [this.main, this.log]) p?.forget();
     this.release();
   }

@@ -4,7 +4,7 @@
 // nobody watches. A process that uses this must not also use
 // node:child_process: its children's statuses would be taken here.
 import { AsyncResource } from 'node:async_hooks';
-import { reapOne, spawn, type SpawnOptions } from './libc.js';
+import { kill, reapOne, spawn, spawnAsync, type SpawnOptions } from './libc.js';
 
 /** How a child ended: `code` if it exited, else null and `sig`; `status` is the raw wait status. */
 export type OnExit = (code: number | null, sig: number, status: number) => void;
@@ -17,6 +17,13 @@ interface Watch {
 }
 
 const watched = new Map<number, Watch>();
+/**
+ * Spawns on a worker thread not yet answered: a child of theirs may end (and
+ * be reaped) before its pid is known here, so what is reaped meanwhile and
+ * watched by nobody is kept until they are all answered.
+ */
+let inFlight = 0;
+const early = new Map<number, number>();
 let armed = false;
 /** Keeps the process alive while it waits for a child, as a ChildProcess does (a signal listener does not). */
 let waiting: NodeJS.Timeout | null = null;
@@ -29,15 +36,25 @@ function watching(): void {
 function sweep(): void {
   for (let r = reapOne(); r; r = reapOne()) {
     const w = watched.get(r.pid);
-    if (!w) continue;
-    watched.delete(r.pid);
-    watching();
-    const sig = r.status & 0x7f;
-    const code = sig === 0 ? (r.status >> 8) & 0xff : null;
-    // Each in its own turn and context: one that throws neither stops the
-    // reaping nor is taken for another child's owner (uncaughtException).
-    const status = r.status;
-    w.scope.runInAsyncScope(() => setImmediate(() => { if (!w.forgotten) w.onExit(code, sig, status); }));
+    if (w) ended(r.pid, w, r.status);
+    else if (inFlight > 0) early.set(r.pid, r.status);
+  }
+}
+
+function ended(pid: number, w: Watch, status: number): void {
+  watched.delete(pid);
+  watching();
+  const sig = status & 0x7f;
+  const code = sig === 0 ? (status >> 8) & 0xff : null;
+  // Each in its own turn and context: one that throws neither stops the
+  // reaping nor is taken for another child's owner (uncaughtException).
+  w.scope.runInAsyncScope(() => setImmediate(() => { if (!w.forgotten) w.onExit(code, sig, status); }));
+}
+
+function arm(): void {
+  if (!armed) {
+    armed = true;
+    process.on('SIGCHLD', sweep);
   }
 }
 
@@ -47,14 +64,70 @@ function sweep(): void {
  * once is reaped on the next turn of the event loop, after this has returned.
  */
 export function start(path: string, argv: string[], opts: SpawnOptions, onExit: OnExit): number {
-  if (!armed) {
-    armed = true;
-    process.on('SIGCHLD', sweep);
-  }
+  arm();
   const pid = spawn(path, argv, opts.env ?? process.env, opts);
   watched.set(pid, { onExit, scope: new AsyncResource('runit-child'), forgotten: false });
   watching();
   return pid;
+}
+
+/**
+ * start(), with the spawn on a worker thread (libc.spawnAsync): `started`
+ * gets the pid (or the error, and onExit is never called), on a later turn
+ * of the event loop; `onExit` comes after `started`, even for a child that
+ * ended at once. The fds in opts.dup must stay open until `started`.
+ */
+export function startAsync(path: string, argv: string[], opts: SpawnOptions,
+  started: (err: unknown, pid: number) => void, onExit: OnExit): void {
+  arm();
+  queue.push({ path, argv, opts, started, onExit, scope: new AsyncResource('runit-child') });
+  next();
+}
+
+interface Pending {
+  path: string; argv: string[]; opts: SpawnOptions;
+  started: (err: unknown, pid: number) => void; onExit: OnExit; scope: AsyncResource;
+}
+
+/**
+ * At most this many spawns on worker threads at once (libuv has four; koffi
+ * refuses more than a few dozen calls under way): the others wait in turn.
+ */
+const AT_ONCE = 3;
+const queue: Pending[] = [];
+let head = 0;
+
+function next(): void {
+  while (inFlight < AT_ONCE && head < queue.length) {
+    const p = queue[head++]!;
+    if (head === queue.length) { queue.length = 0; head = 0; }
+    launch(p);
+  }
+}
+
+function launch(p: Pending): void {
+  inFlight++;
+  spawnAsync(p.path, p.argv, p.opts.env ?? process.env, p.opts, (err, pid) => {
+    inFlight--;
+    next();
+    if (err) {
+      if (inFlight === 0) early.clear();
+      p.scope.runInAsyncScope(() => p.started(err, 0));
+      return;
+    }
+    const w: Watch = { onExit: p.onExit, scope: p.scope, forgotten: false };
+    watched.set(pid, w);
+    watching();
+    p.scope.runInAsyncScope(() => p.started(null, pid));
+    // Reaped before it was known (or ended since: the SIGCHLD may be on its
+    // way). A status kept for a pid that is alive is an older child's whose
+    // pid was given again: not this one's.
+    const status = early.get(pid);
+    early.delete(pid);
+    if (inFlight === 0) early.clear();
+    if (status !== undefined && !kill(pid, 0)) ended(pid, w, status);
+    else sweep();
+  });
 }
 
 /** Stop watching a child: it is still reaped when it ends, and nobody is told. */

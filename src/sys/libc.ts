@@ -35,6 +35,8 @@ const c = {
   getpwnam: lib.func('void *getpwnam(const char *name)'),
   getgrnam: lib.func('void *getgrnam(const char *name)'),
   posixSpawn: lib.func('int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)'),
+  // the same, for a call on a worker thread: the pid lands in a buffer the caller keeps
+  posixSpawnTo: lib.func('int posix_spawn(int32_t *pid, const char *path, void *actions, void *attr, const char **argv, const char **envp)'),
   actionsInit: lib.func('int posix_spawn_file_actions_init(void *actions)'),
   actionsDestroy: lib.func('int posix_spawn_file_actions_destroy(void *actions)'),
   addDup2: lib.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int to)'),
@@ -351,30 +353,74 @@ function checkSpawn(call: string, r: number): void {
  * are thrown. The child must be reaped: see sys/children.ts.
  */
 export function spawn(path: string, argv: string[], env: NodeJS.ProcessEnv, opts: SpawnOptions): number {
+  const how = prepare(opts);
+  try {
+    const pid = [0];
+    checkSpawn('posix_spawn', c.posixSpawn(pid, path, how.actions, how.attr, [...argv, null], envOf(env)));
+    return pid[0]!;
+  } finally {
+    how.destroy();
+  }
+}
+
+/**
+ * spawn() on one of libuv's worker threads: the clone and the wait until the
+ * child has exec'd (CLONE_VFORK: about a millisecond, more on a busy
+ * machine or with many fds open) no longer hold the event loop, and several
+ * can be under way at once. `done` gets the pid, or what posix_spawn threw.
+ * The fds in opts.dup must stay open until then.
+ */
+export function spawnAsync(path: string, argv: string[], env: NodeJS.ProcessEnv, opts: SpawnOptions,
+  done: (err: unknown, pid: number) => void): void {
+  let how: Prepared;
+  try {
+    how = prepare(opts);
+  } catch (e) {
+    done(e, 0);
+    return;
+  }
+  const pid = new Int32Array(1);
+  c.posixSpawnTo.async(pid, path, how.actions, how.attr, [...argv, null], envOf(env), (err: unknown, r: number) => {
+    how.destroy();
+    if (err) done(err, 0);
+    else if (r !== 0) done(new SysError('posix_spawn', errnoNames[r] ?? `E${r}`, r), 0);
+    else done(null, pid[0]!);
+  });
+}
+
+interface Prepared { actions: Buffer; attr: Buffer; destroy(): void }
+
+/** posix_spawn's file actions and attributes for opts (SpawnOptions), to be destroyed after the call. */
+function prepare(opts: SpawnOptions): Prepared {
   // opaque glibc structures (80 and 336 bytes on x86_64), with room to spare
   const actions = Buffer.alloc(256);
   const attr = Buffer.alloc(512);
   checkSpawn('posix_spawn_file_actions_init', c.actionsInit(actions));
   try {
     checkSpawn('posix_spawnattr_init', c.attrInit(attr));
-    try {
-      checkSpawn('posix_spawnattr_setflags', c.attrFlags(attr, SPAWN_SETSIGDEF | SPAWN_SETSIGMASK | (opts.newSession ? SPAWN_SETSID : 0)));
-      checkSpawn('posix_spawnattr_setsigdefault', c.attrSigdefault(attr, everySignal));
-      checkSpawn('posix_spawnattr_setsigmask', c.attrSigmask(attr, noSignal));
-      for (const [from, to] of opts.dup ?? []) checkSpawn('posix_spawn_file_actions_adddup2', c.addDup2(actions, from, to));
-      checkSpawn('posix_spawn_file_actions_addchdir_np', c.addChdir(actions, opts.cwd));
-      const envp: (string | null)[] = [];
-      for (const k in env) if (env[k] !== undefined) envp.push(`${k}=${env[k]}`);
-      envp.push(null);
-      const pid = [0];
-      checkSpawn('posix_spawn', c.posixSpawn(pid, path, actions, attr, [...argv, null], envp));
-      return pid[0]!;
-    } finally {
-      c.attrDestroy(attr);
-    }
-  } finally {
+  } catch (e) {
     c.actionsDestroy(actions);
+    throw e;
   }
+  const destroy = (): void => { c.attrDestroy(attr); c.actionsDestroy(actions); };
+  try {
+    checkSpawn('posix_spawnattr_setflags', c.attrFlags(attr, SPAWN_SETSIGDEF | SPAWN_SETSIGMASK | (opts.newSession ? SPAWN_SETSID : 0)));
+    checkSpawn('posix_spawnattr_setsigdefault', c.attrSigdefault(attr, everySignal));
+    checkSpawn('posix_spawnattr_setsigmask', c.attrSigmask(attr, noSignal));
+    for (const [from, to] of opts.dup ?? []) checkSpawn('posix_spawn_file_actions_adddup2', c.addDup2(actions, from, to));
+    checkSpawn('posix_spawn_file_actions_addchdir_np', c.addChdir(actions, opts.cwd));
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+  return { actions, attr, destroy };
+}
+
+function envOf(env: NodeJS.ProcessEnv): (string | null)[] {
+  const envp: (string | null)[] = [];
+  for (const k in env) if (env[k] !== undefined) envp.push(`${k}=${env[k]}`);
+  envp.push(null);
+  return envp;
 }
 
 const WNOHANG = 1;
