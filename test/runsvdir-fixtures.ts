@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as control from '../src/supervise/control.js';
 import * as status from '../src/supervise/status.js';
-import { alive, bin, descendants, ref, reap, script, sleep, tmpdir, until } from './helpers.js';
+import { alive, bin, childrenOf, descendants, ref, reap, script, sleep, tmpdir, until } from './helpers.js';
 
 /** The sv used to look at services: runit's (proves the protocol) or ours. */
 export const sv = ref('sv') ?? bin('sv');
@@ -90,7 +90,10 @@ const node = fs.realpathSync(process.execPath);
 
 /** Our supervision hosts (node processes) directly under runsvdir. */
 export function hosts(d: Dir): number[] {
-  return note(d).filter((p) => {
+  note(d);
+  // runsvdir's own children: a logger that is a Node process (svlogd) is not
+  // one, nor is it taken for one while a killed host's children are let go
+  return childrenOf(d.pid).filter((p) => {
     try {
       return fs.readlinkSync(`/proc/${p}/exe`) === node;
     } catch {

@@ -24,6 +24,7 @@ export interface Orphan { pid: number; status: status.Status }
  */
 export function orphan(sup: string, dir: string): Orphan | null {
   let s: status.Status;
+  if (!fs.existsSync(`${sup}/status`)) return null; // a fresh directory: no exception for it
   try {
     s = status.read(sup);
   } catch {

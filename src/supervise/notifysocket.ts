@@ -10,7 +10,11 @@
 import fs from 'node:fs';
 import { notifySocket, receive } from '../sys/libc.js';
 
-interface Listener { fd: number; main: () => number; onReady: () => void; fired: boolean }
+interface Listener {
+  fd: number; main: () => number; onReady: () => void; fired: boolean;
+  /** Senders of READY=1 before ./run's pid was known. */
+  early: number[];
+}
 
 const open = new Set<Listener>();
 let armed = false;
@@ -19,6 +23,8 @@ let count = 0;
 export interface NotifySocket {
   /** The value of $NOTIFY_SOCKET for ./run. */
   address: string;
+  /** ./run's pid is known now: a READY=1 sent before counts if it came from under it. */
+  known(): void;
   close(): void;
 }
 
@@ -41,13 +47,17 @@ function fromService(pid: number, main: number): boolean {
 function drain(): void {
   for (const l of open) {
     for (let m = receive(l.fd); m; m = receive(l.fd)) {
-      if (l.fired || !m.pid || !fromService(m.pid, l.main())) continue;
-      if (m.text.split('\n').includes('READY=1')) {
-        l.fired = true;
-        l.onReady();
-      }
+      if (l.fired || !m.pid || !m.text.split('\n').includes('READY=1')) continue;
+      const main = l.main();
+      if (main === 0) l.early.push(m.pid); // ./run's pid not known yet: see known()
+      else if (fromService(m.pid, main)) fire(l);
     }
   }
+}
+
+function fire(l: Listener): void {
+  l.fired = true;
+  l.onReady();
 }
 
 /** A socket for one run of ./run; `main` gives ./run's pid once it is known. Throws a SysError. */
@@ -57,10 +67,15 @@ export function listen(main: () => number, onReady: () => void): NotifySocket {
     process.on('SIGIO', drain);
   }
   const name = `runit-ts/${process.pid}/${++count}`;
-  const l: Listener = { fd: notifySocket(name), main, onReady, fired: false };
+  const l: Listener = { fd: notifySocket(name), main, onReady, fired: false, early: [] };
   open.add(l);
   return {
     address: `@${name}`,
+    known: () => {
+      const pid = main();
+      if (!l.fired && pid && l.early.some((p) => fromService(p, pid))) fire(l);
+      l.early = [];
+    },
     close: () => {
       if (!open.delete(l)) return;
       try { fs.closeSync(l.fd); } catch { /* closed */ }

@@ -24,7 +24,9 @@ export function mark(superviseDir: string): void {
 }
 
 export function clear(superviseDir: string): void {
-  try { fs.unlinkSync(`${superviseDir}/${FILE}`); } catch { /* not there */ }
+  const file = `${superviseDir}/${FILE}`;
+  // looked for first: most services never have one, and a failed unlink costs an exception
+  if (fs.existsSync(file)) try { fs.unlinkSync(file); } catch { /* gone meanwhile */ }
 }
 
 /** When the running ./run became ready (Unix seconds), or null. */

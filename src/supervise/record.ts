@@ -10,6 +10,7 @@
 // for it (runit's second between starts, or longer with `backoff`), else null.
 // Readers take a missing or unreadable file for "nothing recorded" (runit's runsv).
 import fs from 'node:fs';
+import { create } from './status.js';
 
 export interface Record {
   starts: number;
@@ -25,8 +26,9 @@ export const empty = (): Record => ({
   starts: 0, startedAt: null, exitCode: null, exitSignal: null, exitedAt: null, permanent: false, nextStart: null,
 });
 
-/** Write dir/record; false (and nothing else happens) when it cannot be written. */
-export function write(superviseDir: string, r: Record): boolean {
+/** Write dir/record (`fresh`: made in place if there is none, as status.write does); false (and nothing else happens) when it cannot be written. */
+export function write(superviseDir: string, r: Record, fresh = false): boolean {
+  if (fresh && create(`${superviseDir}/record`, JSON.stringify(r) + '\n')) return true;
   const tmp = `${superviseDir}/record.new`;
   try {
     fs.writeFileSync(tmp, JSON.stringify(r) + '\n', { mode: 0o644 });

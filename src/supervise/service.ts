@@ -160,7 +160,7 @@ class Proc {
     status.write(this.sup, s, this.wantExit, (what, e) => {
       const [verb, ...rest] = what.split(' ');
       this.svc.opts.report('warning', `unable to ${verb} ${this.name}/${rest.join(' ')}`, e);
-    }, this.pidKnown);
+    }, this.pidKnown, this.answerDue);
     this.saved = true;
     if (this.recordDue) this.writeRecord();
     // the service's ok once its log's status is there too (sv status reads both)
@@ -227,6 +227,7 @@ class Proc {
     this.cfg = servicedir.read(this.dir);
     readiness.clear(this.sup);
     this.ready = false;
+    this.readyEarly = false;
     this.ownGroup = this.svc.opts.newSession === true || this.cfg.killpg;
     const extra: [number, number][] = [];
     if (this.cfg.notificationFd !== null) {
@@ -284,7 +285,11 @@ class Proc {
     this.noteRecord({ starts: this.rec.starts + 1, startedAt: this.lastStart / 1000, nextStart: null }, false);
     this.paused = false;
     this.changed(STATE.run, child);
+    this.notifySock?.known();
+    if (this.readyEarly) { this.readyEarly = false; this.becameReady(); }
   }
+
+  private readyEarly = false;
 
   /**
    * Take over what a dead supervisor left running (adopt.ts): its state as
@@ -355,11 +360,13 @@ class Proc {
   private writeRecord(): void {
     if (!this.fifos) return;
     this.recordDue = false;
-    record.write(this.sup, this.rec);
+    record.write(this.sup, this.rec, this.answerDue);
   }
 
   /** ./run wrote its newline on notification-fd. */
   private becameReady(): void {
+    // before its pid is known (the spawn finishes on a worker thread): counted once it is
+    if (this.starting) { this.readyEarly = true; return; }
     if (this.state !== STATE.run || this.gone) return;
     this.ready = true;
     readiness.mark(this.sup);
@@ -754,7 +761,7 @@ export class Service {
 
 function isDir(p: string): boolean {
   try {
-    return fs.statSync(p).isDirectory();
+    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }

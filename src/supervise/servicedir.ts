@@ -51,17 +51,28 @@ export function signalNamed(t: string): NodeJS.Signals | null {
   return name in sigs ? (name as NodeJS.Signals) : null;
 }
 
+const NAMES = ['down-signal', 'timeout-kill', 'flag-timeout-killpg', 'timeout-finish', 'notification-fd', 'notify-socket', 'backoff'];
+
 export function read(dir: string): Config {
-  const ds = text(dir, 'down-signal');
-  const fd = integer(dir, 'notification-fd');
+  // One look at the directory, then only the files that are there: most
+  // services have none, and each failed open costs an exception in Node.
+  let names: Set<string>;
+  try {
+    names = new Set(fs.readdirSync(dir).filter((n) => NAMES.includes(n)));
+  } catch {
+    names = new Set(NAMES); // unreadable: each is tried, as before
+  }
+  const has = (n: string): boolean => names.has(n);
+  const ds = has('down-signal') ? text(dir, 'down-signal') : null;
+  const fd = has('notification-fd') ? integer(dir, 'notification-fd') : null;
   return {
     downSignal: (ds && signalNamed(ds)) || 'SIGTERM',
-    timeoutKill: integer(dir, 'timeout-kill') ?? 0,
-    killpg: fs.existsSync(path.join(dir, 'flag-timeout-killpg')),
-    timeoutFinish: integer(dir, 'timeout-finish') ?? 0,
+    timeoutKill: (has('timeout-kill') ? integer(dir, 'timeout-kill') : null) ?? 0,
+    killpg: has('flag-timeout-killpg') && fs.existsSync(path.join(dir, 'flag-timeout-killpg')),
+    timeoutFinish: (has('timeout-finish') ? integer(dir, 'timeout-finish') : null) ?? 0,
     // 0, 1 and 2 are ./run's standard descriptors: s6 refuses them too
     notificationFd: fd !== null && fd > 2 && fd < 1024 ? fd : null,
-    notifySocket: fs.existsSync(path.join(dir, 'notify-socket')),
-    backoff: integer(dir, 'backoff') ?? 0,
+    notifySocket: has('notify-socket') && fs.existsSync(path.join(dir, 'notify-socket')),
+    backoff: (has('backoff') ? integer(dir, 'backoff') : null) ?? 0,
   };
 }

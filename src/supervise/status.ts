@@ -72,7 +72,11 @@ export function read(superviseDir: string): Status {
   }
 }
 
-function replace(dir: string, name: string, data: Buffer | string, warn: (what: string, e: unknown) => void): boolean {
+function replace(dir: string, name: string, data: Buffer | string, warn: (what: string, e: unknown) => void,
+  fresh: boolean): boolean {
+  // A first write where there is no file yet makes it in place: nobody reads
+  // it before the supervisor answers on ok, which it does only after.
+  if (fresh && create(`${dir}/${name}`, data)) return true;
   const tmp = `${dir}/${name}.new`;
   try {
     fs.writeFileSync(tmp, data, { mode: 0o644 });
@@ -89,15 +93,35 @@ function replace(dir: string, name: string, data: Buffer | string, warn: (what: 
   return true;
 }
 
+/** Make `file` with `data` unless it exists: false if it does (or cannot be written whole: then it is not left). */
+export function create(file: string, data: Buffer | string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+  } catch {
+    return false;
+  }
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    return true;
+  } catch {
+    try { fs.unlinkSync(file); } catch { /* the .new way then fails with why */ }
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Write pid (unless `withPid` is false), stat and status (runsv's order), each
- * atomically (`X.new` then rename). The first failure goes to `warn` as
+ * atomically (`X.new` then rename), or, `fresh` (before the supervisor first
+ * answers on ok), made in place where there is none yet. The first failure goes to `warn` as
  * `open pid.new` / `rename pid.new to pid` and ends the update, as with runsv
  * (the supervisor keeps running without its files).
  */
 export function write(superviseDir: string, s: Status, wantExit: boolean,
-  warn: (what: string, e: unknown) => void, withPid = true): void {
-  if (withPid && !replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn)) return;
-  if (!replace(superviseDir, 'stat', statText(s, wantExit) + '\n', warn)) return;
-  replace(superviseDir, 'status', pack(s), warn);
+  warn: (what: string, e: unknown) => void, withPid = true, fresh = false): void {
+  if (withPid && !replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn, fresh)) return;
+  if (!replace(superviseDir, 'stat', statText(s, wantExit) + '\n', warn, fresh)) return;
+  replace(superviseDir, 'status', pack(s), warn, fresh);
 }
