@@ -9,6 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { errnoText } from './errors.js';
 
+// Each call on a worker thread (spawnAsync, pollIn) takes a set of koffi's
+// call memory, mapped and unmapped per call beyond the resident ones: kept
+// for as many as run at once (children.ts AT_ONCE, and one poll), with a
+// smaller stack (these calls pass a few arguments; virtual memory, touched
+// only as used).
+koffi.config({ ...koffi.config(), resident_async_pools: 6, async_stack_size: 64 * 1024 });
+
 const lib = koffi.load('libc.so.6');
 
 const c = {
