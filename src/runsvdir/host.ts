@@ -35,6 +35,8 @@ const CHANNEL = 3;
 const entries = new Map<string, Entry>();
 const current = new AsyncLocalStorage<Entry>();
 let newSession = false;
+/** The services' environment: the host's, copied once (it never changes it). */
+let env: NodeJS.ProcessEnv = {};
 let connected = true;
 let told = false;
 const pinning = fs.existsSync('/proc/self/fd');
@@ -73,6 +75,7 @@ function start(e: Entry): void {
   const svc: Service = new Service(dir, {
     label: `runsv ${e.name}`,
     newSession,
+    env,
     report: (kind, text, err) => report(e, kind, text, err),
     onExit: () => ended(e, svc),
     onSave: () => compactSoon(),
@@ -198,6 +201,7 @@ function disconnected(): void {
 /** runsvdir-host [-P] [-M address:port] -- DIR (DIR only names it in `ps`). */
 export function host(args: string[]): void {
   newSession = args.includes('-P');
+  env = { ...process.env };
   const metricsAt = args.indexOf('-M');
   if (metricsAt >= 0 && args[metricsAt + 1]) {
     // loaded only with -M (node:http with it)

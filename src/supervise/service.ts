@@ -24,6 +24,12 @@ export interface ServiceOptions {
   label: string;
   /** Start every child in a new session (runsvdir -P). */
   newSession?: boolean;
+  /**
+   * The environment of ./run, ./finish and control/X (default process.env).
+   * A host passes a copy made once: reading process.env costs a call into
+   * Node per variable, every spawn.
+   */
+  env?: NodeJS.ProcessEnv;
   /** Messages: `${label}: warning: ...` / `${label}: fatal: ...` (fatal does not exit here). */
   report(kind: 'warning' | 'fatal', text: string, err?: unknown): void;
   /** The supervisor is done (told to exit and everything is down). */
@@ -242,7 +248,7 @@ class Proc {
     if (this.cfg.notifySocket) {
       try {
         this.notifySock = notifyListen(() => this.pid, () => this.becameReady());
-        env = { ...process.env, NOTIFY_SOCKET: this.notifySock.address };
+        env = { ...(this.svc.opts.env ?? process.env), NOTIFY_SOCKET: this.notifySock.address };
       } catch (e) {
         this.svc.opts.report('warning', 'unable to create notify-socket', e);
       }
@@ -415,7 +421,7 @@ class Proc {
     if (this.isLog) dup[0] = [pipe![0], 0];
     else if (pipe && pipe[1] >= 0) dup[1] = [pipe[1], 1];
     dup.push(...more.dup ?? []);
-    return { cwd: this.dir, dup, newSession: more.group || this.svc.opts.newSession, env: more.env };
+    return { cwd: this.dir, dup, newSession: more.group || this.svc.opts.newSession, env: more.env ?? this.svc.opts.env };
   }
 
   private cannotStart(file: string, e: unknown): void {

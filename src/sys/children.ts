@@ -119,14 +119,14 @@ function launch(p: Pending): void {
     watched.set(pid, w);
     watching();
     p.scope.runInAsyncScope(() => p.started(null, pid));
-    // Reaped before it was known (or ended since: the SIGCHLD may be on its
-    // way). A status kept for a pid that is alive is an older child's whose
-    // pid was given again: not this one's.
+    // Reaped before it was known: a status kept for a pid that is alive is
+    // an older child's whose pid was given again, not this one's. (No sweep
+    // here: a waitpid looks at every child, and one that ends from now on is
+    // reaped on its SIGCHLD.)
     const status = early.get(pid);
     early.delete(pid);
     if (inFlight === 0) early.clear();
     if (status !== undefined && !kill(pid, 0)) ended(pid, w, status);
-    else sweep();
   });
 }
 
