@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as readiness from '../src/supervise/readiness.js';
 import * as status from '../src/supervise/status.js';
-import { alive, bin, noRef, read, ref, root, run, script, startSupervisor, stopAll, tmpdir, until } from './helpers.js';
+import { alive, bin, noRef, read, reap, ref, root, run, script, startSupervisor, stopAll, tmpdir, until } from './helpers.js';
 
 after(stopAll);
 
@@ -94,6 +94,48 @@ describe('notification-fd', () => {
     const r = run(sv, ['-w', '1', 'start', dir]);
     assert.equal(r.code, 1);
     assert.match(r.out, /^timeout: run: /);
+  });
+
+  it('a waiting sv sits idle until the notification wakes it: no look every 10 ms', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    script(path.join(dir, 'run'), 'touch started; sleep 1; echo >&5; exec sleep 1000');
+    fs.writeFileSync(path.join(dir, 'notification-fd'), '5\n');
+    fs.writeFileSync(path.join(dir, 'down'), '');
+    startSupervisor(runsv, [dir]);
+    await until('supervised', () => run(sv, ['status', dir]).code === 0);
+    const s = svLater(['-w', '30', 'start', dir]);
+    let ended = false;
+    const r = s.done.then((x) => { ended = true; return x; });
+    // each look is a sleep in epoll_wait: a voluntary context switch of sv's main thread
+    const switches = (): number | null => {
+      try {
+        return Number(/^voluntary_ctxt_switches:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${s.pid}/task/${s.pid}/status`, 'latin1'))![1]);
+      } catch { return null; }
+    };
+    await until('started (sv has sent u and waits)', () => fs.existsSync(path.join(dir, 'started')));
+    const first = switches();
+    let last = first;
+    await until('sv done', () => { last = switches() ?? last; return ended; }, 30000);
+    assert.equal((await r).code, 0);
+    assert.ok(first !== null && last !== null);
+    // ./run takes a second to be ready: looks every 10 ms would be near 100
+    assert.ok(last - first < 25, `sv's main thread slept ${last - first} times while it waited a second`);
+  });
+
+  it('sv start waiting for readiness still says when runsv goes', async () => {
+    const dir = path.join(tmpdir(), 'svc');
+    gated(dir);
+    fs.writeFileSync(path.join(dir, 'down'), '');
+    const sup = startSupervisor(runsv, [dir]);
+    await until('supervised', () => run(sv, ['status', dir]).code === 0);
+    const s = svLater(['-w', '30', 'start', dir]);
+    await until('started', () => fs.existsSync(path.join(dir, 'started')) && st(dir).state === status.STATE.run);
+    const pid = st(dir).pid;
+    process.kill(sup.pid, 'SIGKILL');
+    const r = await s.done;
+    reap([pid]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /^fail: .*: runsv not running\n$/);
   });
 
   it('under runit\'s runsv (which knows no readiness) a notification-fd file changes nothing for sv start', { skip: noRef }, async () => {

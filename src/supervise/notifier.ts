@@ -21,8 +21,8 @@ export function listen(onReady: () => void): Notifier {
   sock.on('data', (b: Buffer) => {
     if (fired || !b.includes(0x0a)) return;
     fired = true;
+    onReady(); // first: clients wait for supervise/ready, not for this pipe's end
     stop();
-    onReady();
   });
   sock.on('error', stop);
   sock.on('end', stop);

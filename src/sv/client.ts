@@ -165,13 +165,19 @@ export class Sv {
     return true;
   }
 
-  /** ./check, if there is one: exit 0 means the service is available. */
-  checkScript(dir: string): boolean {
+  /** Is there a ./check to run? */
+  hasCheck(dir: string): boolean {
     try {
       fs.accessSync(`${dir}/check`, fs.constants.X_OK);
-    } catch {
       return true;
+    } catch {
+      return false;
     }
+  }
+
+  /** ./check, if there is one: exit 0 means the service is available. */
+  checkScript(dir: string): boolean {
+    if (!this.hasCheck(dir)) return true;
     // Loaded only here: child_process costs a few ms of start-up that status never needs.
     const { spawnSync } = process.getBuiltinModule('node:child_process');
     // runit runs ./check with its standard output closed: it must not mix into sv's

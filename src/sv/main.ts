@@ -5,9 +5,9 @@ import path from 'node:path';
 import { GetoptError, getopt } from '../sys/getopt.js';
 import { why } from '../sys/errors.js';
 import { setProgram } from '../sys/say.js';
-import * as readiness from '../supervise/readiness.js';
 import { Sv, svdir } from './client.js';
 import { JsonReport, processJson as toJson } from './json.js';
+import { waitFor } from './wait.js';
 
 /** What a command does: bytes to send, what to wait for, whether to kill on timeout. */
 interface Action {
@@ -133,39 +133,5 @@ export function main(argv: string[]): void {
     process.exit(Math.min(sv.failures, 99));
   };
   if (!pending.length) finish();
-
-  // Wait for the effect: poll every 10 ms (runit sleeps 420 ms between looks).
-  const check = a.acts;
-  // runit looks at least once more after its first 420 ms nap, even with -w 0
-  const deadline = Date.now() + Math.max(waitSec * 1000, 420);
-  // A service with notification-fd: supervise/ is watched, so that sv answers
-  // as soon as supervise/ready appears rather than at the next look.
-  let timer: NodeJS.Timeout | null = null;
-  let soon = false;
-  for (const p of pending) {
-    if (!readiness.awaited(p.dir)) continue;
-    try {
-      fs.watch(`${p.dir}/supervise`, { persistent: false }, () => {
-        if (soon) return;
-        soon = true;
-        setImmediate(() => { soon = false; round(); });
-      }).on('error', () => { /* the looks go on */ });
-    } catch { /* the looks do it alone */ }
-  }
-  const round = (): void => {
-    if (timer) clearTimeout(timer);
-    for (let i = 0; i < pending.length; i++) {
-      const p = pending[i]!;
-      const r = sv.reached(p.name, p.dir, check);
-      if (r === true) { pending.splice(i--, 1); continue; }
-      if (r === 'gone') { sv.fail(p.name, 'runsv not running'); pending.splice(i--, 1); }
-    }
-    if (!pending.length) finish();
-    if (Date.now() >= deadline) {
-      for (const p of pending) sv.timedOut(p.name, p.dir, a.kill ?? false);
-      finish();
-    }
-    timer = setTimeout(round, 10);
-  };
-  round();
+  waitFor(sv, pending, a.acts, waitSec, a.kill ?? false, finish);
 }
