@@ -64,8 +64,10 @@ function instances(tag: string): Map<string, number[]> {
  * every 50), which writes the last number to ./last on TERM.
  */
 function producer(dir: string, tag: string, name: string): void {
-  script(path.join(dir, 'loop'), "i=0\ntrap 'echo $i > last; exit 0' TERM\n"
-    + 'while :; do i=$((i+1)); echo $i; if [ $((i % 50)) = 0 ]; then sleep 0.02; fi; done');
+  // TERM ends the loop after a whole turn (a trap writing $i at once could
+  // name a number counted and not yet echoed)
+  script(path.join(dir, 'loop'), "i=0\nstop=0\ntrap 'stop=1' TERM\n"
+    + 'while [ $stop = 0 ]; do i=$((i+1)); echo $i; if [ $((i % 50)) = 0 ]; then sleep 0.02; fi; done\necho $i > last');
   script(path.join(dir, 'run'), `exec env MARK_${tag}=${name} ./loop`);
 }
 

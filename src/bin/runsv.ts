@@ -25,6 +25,8 @@ defaultSignal(10); // SIGUSR1 kills runsv, as it kills runit's; Node would open 
 dropKoffiZeroPages();
 const dir = path.resolve(arg);
 const svc = new Service(dir, { label, report: say, onExit: () => process.exit(0) });
+// TERM is handled from the first moment a client can see the supervisor
+process.on('SIGTERM', () => svc.exit());
 try {
   svc.start();
 } catch (e) {
@@ -32,4 +34,3 @@ try {
   throw e;
 }
 try { process.chdir(dir); } catch { /* runsv lives in its service directory when it can */ }
-process.on('SIGTERM', () => svc.exit());
