@@ -128,12 +128,6 @@ class Proc {
     this.recordDue = true;
   }
 
-  /** The status is written: clients may find the supervisor now (supervise/ok). */
-  answer(): void {
-    this.answerDue = false;
-    if (this.fifos) files.openOk(this.fifos, this.sup, this.name);
-  }
-
   /**
    * `ok` opens with the first status written (and the log's, for the
    * service's ok). A service about to start has for its first status the one
@@ -182,10 +176,12 @@ class Proc {
   /** A status has been written (or tried). */
   saved = false;
 
+  /** The status is written: clients may find the supervisor now (supervise/ok). */
   private answerNow(): void {
     if (!this.answerDue) return;
+    this.answerDue = false;
     try {
-      this.answer();
+      if (this.fifos) files.openOk(this.fifos, this.sup, this.name);
     } catch (e) {
       this.svc.opts.report('warning', (e as files.Step).what ?? `unable to open ${this.name}/ok`, (e as files.Step).cause);
     }
