@@ -1,9 +1,11 @@
-// Children started with posix_spawn (libc.spawn) and reaped here. On SIGCHLD
+// Children started (clonespawn.ts where it can, else posix_spawn: libc.spawn)
+// and reaped here. On SIGCHLD
 // every ended child of the process is reaped with waitpid(-1), as runsv's
 // wait_nohang loop does, so nothing is left a zombie, not even a child
 // nobody watches. A process that uses this must not also use
 // node:child_process: its children's statuses would be taken here.
 import { AsyncResource } from 'node:async_hooks';
+import * as clone from './clonespawn.js';
 import { kill, reapOne, spawn, spawnAsync, type SpawnOptions } from './libc.js';
 
 /** How a child ended: `code` if it exited, else null and `sig`; `status` is the raw wait status. */
@@ -59,13 +61,15 @@ function arm(): void {
 }
 
 /**
- * Start `path` and call `onExit` when it ends. Throws what posix_spawn throws.
+ * Start `path` and call `onExit` when it ends. Throws what the exec (or a step
+ * before it: chdir, a dup) failed with, as posix_spawn reports it.
  * The handler is in place before the first child exists; a child that ends at
  * once is reaped on the next turn of the event loop, after this has returned.
  */
 export function start(path: string, argv: string[], opts: SpawnOptions, onExit: OnExit): number {
   arm();
-  const pid = spawn(path, argv, opts.env ?? process.env, opts);
+  const env = opts.env ?? process.env;
+  const pid = clone.start(path, argv, env, opts) || spawn(path, argv, env, opts);
   watched.set(pid, { onExit, scope: new AsyncResource('runit-child'), forgotten: false });
   watching();
   return pid;
@@ -107,7 +111,10 @@ function next(): void {
 
 function launch(p: Pending): void {
   inFlight++;
-  spawnAsync(p.path, p.argv, p.opts.env ?? process.env, p.opts, (err, pid) => {
+  const env = p.opts.env ?? process.env;
+  const posix = (): void => spawnAsync(p.path, p.argv, env, p.opts, started);
+  if (!clone.startAsync(p.path, p.argv, env, p.opts, started, posix)) posix();
+  function started(err: unknown, pid: number): void {
     inFlight--;
     next();
     if (err) {
@@ -127,7 +134,7 @@ function launch(p: Pending): void {
     early.delete(pid);
     if (inFlight === 0) early.clear();
     if (status !== undefined && !kill(pid, 0)) ended(pid, w, status);
-  });
+  }
 }
 
 /** Stop watching a child: it is still reaped when it ends, and nobody is told. */

@@ -63,6 +63,9 @@ const c = {
   prctl: lib.func('int prctl(int op, unsigned long a, unsigned long b, unsigned long c, unsigned long d)'),
   mmap: lib.func('int64_t mmap(uint64_t addr, size_t len, int prot, int flags, int fd, int64_t off)'),
   munmap: lib.func('int munmap(uint64_t addr, size_t len)'),
+  mprotect: lib.func('int mprotect(uint64_t addr, size_t len, int prot)'),
+  // the same call, for an address koffi can decode into a function
+  mmapCode: lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
   poke: lib.func('void *memcpy(uint64_t dst, const uint8_t *src, size_t n)'),
   socket: lib.func('int socket(int domain, int type, int protocol)'),
   bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
@@ -172,6 +175,11 @@ export function spliceAll(from: number, to: number, len: number): void {
 /** fcntl(F_SETPIPE_SZ): grow a pipe's buffer (a writer then blocks less often). Returns the new size. */
 export function setPipeSize(fd: number, bytes: number): number {
   return check('fcntl', c.fcntl(fd, F_SETPIPE_SZ, 'int', bytes));
+}
+
+/** fcntl(F_DUPFD_CLOEXEC): a close-on-exec copy of fd, numbered `min` or above. */
+export function dupAbove(fd: number, min: number): number {
+  return check('fcntl', c.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 'int', min));
 }
 
 export function dup2(from: number, to: number): void {
@@ -479,6 +487,26 @@ export function mmap(len: number, prot: number, flags: number, fd: number, offse
 
 export function munmap(addr: number, len: number): void {
   check('munmap', c.munmap(addr, len));
+}
+
+/**
+ * Machine code of this process's own (src/sys/clonespawn.s): `bytes` mapped
+ * read-only and executable, as a function of type `proto` (a koffi
+ * prototype: called like any binding here, `.async` on a worker thread).
+ */
+export function machineCode(bytes: Buffer, proto: string): ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void } {
+  const len = Math.ceil(bytes.length / 4096) * 4096;
+  const at = c.mmapCode(null, len, 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+  const addr = Number(koffi.address(at));
+  if (addr === -1) check('mmap', -1);
+  c.poke(addr, bytes, bytes.length);
+  check('mprotect', c.mprotect(addr, len, 5 /* PROT_READ|PROT_EXEC */));
+  return koffi.decode(at, koffi.proto(proto)) as ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
+}
+
+/** A SysError for a raw call's -errno (what the kernel returns). */
+export function sysError(call: string, errno: number): SysError {
+  return new SysError(call, errnoNames[errno] ?? `E${errno}`, errno);
 }
 
 /** memcpy(3) of `bytes` to an address (a mapping Node has no Buffer for). */
