@@ -91,20 +91,41 @@ function settle(steps: number): void {
   });
 }
 
+/** When the burst's first collection is due (compactSoon moves it on), and when its timer fires. */
+let dueAt = 0;
+let burst: NodeJS.Timeout | null = null;
+let burstAt = 0;
+
 /**
  * Collect once nothing has called this for `quietMs` (and the last burst's
  * collections are MIN_GAP_MS past), and settle once the burst is past.
+ * Called at every status written: it moves the deadline on, and the timer is
+ * set again only when it fires before its time (a call costs no timer).
  */
 export function compactSoon(quietMs = 1000): void {
-  if (timer) clearTimeout(timer);
   round++;
-  later(Math.max(quietMs, lastRound + MIN_GAP_MS - Date.now()), () => {
-    const mine = round;
-    lastRound = Date.now();
-    collect((ok) => {
-      if (!ok || mine !== round) return; // the next burst's round will do it
-      trimNow();
-      later(SETTLE_AFTER_MS, () => settle(SETTLE_STEPS));
-    });
+  if (timer) { clearTimeout(timer); timer = null; } // a settle step waits: the burst's round does it again
+  const now = Date.now();
+  dueAt = Math.max(now + quietMs, lastRound + MIN_GAP_MS);
+  if (!burst || dueAt < burstAt) arm(now);
+}
+
+function arm(now: number): void {
+  if (burst) clearTimeout(burst);
+  burstAt = dueAt;
+  burst = setTimeout(due, dueAt - now);
+  burst.unref();
+}
+
+function due(): void {
+  burst = null;
+  const now = Date.now();
+  if (now < dueAt) { arm(now); return; }
+  const mine = round;
+  lastRound = now;
+  collect((ok) => {
+    if (!ok || mine !== round) return; // the next burst's round will do it
+    trimNow();
+    later(SETTLE_AFTER_MS, () => settle(SETTLE_STEPS));
   });
 }

@@ -74,6 +74,7 @@ function start(e: Entry): void {
   }
   const svc: Service = new Service(dir, {
     label: `runsv ${e.name}`,
+    dirOpen: e.fd >= 0,
     newSession,
     env,
     report: (kind, text, err) => report(e, kind, text, err),

@@ -1,9 +1,9 @@
 // The supervisor side of supervise/: the directory, its lock, and the two FIFOs
 // it holds open for its whole life.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { flock, LOCK_EX, LOCK_NB, mkfifo } from '../sys/libc.js';
+import { cancel, whenReadable } from '../sys/readable.js';
 
 const { O_RDONLY, O_RDWR, O_WRONLY, O_NONBLOCK, O_CREAT, O_APPEND } = fs.constants;
 
@@ -15,10 +15,12 @@ export class Step extends Error {
 /**
  * mkdir supervise/ 0700 unless it exists. A symlink to a directory is fine; a
  * dangling one gets its target created, as runsv's mkdir through it does.
+ * True when the directory was made now (it is empty).
  */
-export function makeDir(dir: string, name: string): void {
+export function makeDir(dir: string, name: string): boolean {
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
+    return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Step(`unable to mkdir ${name}`, e);
     try {
@@ -29,6 +31,7 @@ export function makeDir(dir: string, name: string): void {
       throw new Step(`unable to mkdir ${name}`, e2);
     }
   }
+  return false;
 }
 
 /** Open and exclusively lock supervise/lock; returns the fd, held for life. */
@@ -59,14 +62,16 @@ function fifo(file: string, label: string): void {
   }
 }
 
-export interface Fifos { control: net.Socket; controlFd: number; okFd: number }
+export interface Fifos { controlFd: number; okFd: number }
 
 /**
  * Create (if needed) `control` and `ok`, and open `control`: read-write so it
- * never reports EOF, and read through epoll (SPEC §4). `ok` is opened by
- * openOk, once the status files are written.
+ * never reports EOF, and read when it can be (sys/readable.ts: one poll(2)
+ * for every FIFO of a host, where a net.Socket each would cost a stream and
+ * five system calls per service). `onBytes` gets what was written, as
+ * latin1. `ok` is opened by openOk, once the status files are written.
  */
-export function openFifos(dir: string, name: string, onByte: (bytes: Buffer) => void): Fifos {
+export function openFifos(dir: string, name: string, onBytes: (bytes: string) => void): Fifos {
   fifo(`${dir}/control`, `${name}/control`);
   fifo(`${dir}/ok`, `${name}/ok`);
   let controlFd: number;
@@ -75,10 +80,37 @@ export function openFifos(dir: string, name: string, onByte: (bytes: Buffer) => 
   } catch (e) {
     throw new Step(`unable to open ${name}/control`, e);
   }
-  const control = new net.Socket({ fd: controlFd, readable: true, writable: false });
-  control.on('data', onByte);
-  control.on('error', () => { /* a FIFO opened O_RDWR has no peer to lose */ });
-  return { control, controlFd, okFd: -1 };
+  const f: Fifos = { controlFd, okFd: -1 };
+  const wait = (): void => whenReadable(controlFd, () => {
+    if (f.controlFd !== controlFd) return; // closed meanwhile
+    let open = true;
+    try {
+      open = readControl(controlFd, onBytes);
+    } finally {
+      // waited for again even when a command threw, unless it closed the FIFO
+      if (open && f.controlFd === controlFd) wait();
+    }
+  });
+  wait();
+  return f;
+}
+
+/** Read one command buffer's worth (read together, as runsv does). */
+const chunk = Buffer.alloc(4096);
+
+/** What `fd` holds now, to `onBytes`: false if it cannot be read any more. */
+function readControl(fd: number, onBytes: (bytes: string) => void): boolean {
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === 'EAGAIN' || code === 'EINTR'; // all read (a FIFO opened O_RDWR has no peer to lose)
+    }
+    if (n > 0) onBytes(chunk.toString('latin1', 0, n));
+    if (n < chunk.length) return true; // the rest, if any, wakes the next wait at once
+  }
 }
 
 /**
@@ -94,6 +126,10 @@ export function openOk(f: Fifos, dir: string, name: string): void {
 }
 
 export function closeFifos(f: Fifos): void {
-  f.control.destroy();
+  if (f.controlFd >= 0) {
+    cancel(f.controlFd); // before the number can be another file's
+    try { fs.closeSync(f.controlFd); } catch { /* already gone */ }
+    f.controlFd = -1;
+  }
   if (f.okFd >= 0) try { fs.closeSync(f.okFd); } catch { /* already gone */ }
 }

@@ -30,6 +30,8 @@ export interface ServiceOptions {
    * Node per variable, every spawn.
    */
   env?: NodeJS.ProcessEnv;
+  /** `dir` is a directory the caller holds open (the host's /proc/self/fd/N): not looked at again. */
+  dirOpen?: boolean;
   /** Messages: `${label}: warning: ...` / `${label}: fatal: ...` (fatal does not exit here). */
   report(kind: 'warning' | 'fatal', text: string, err?: unknown): void;
   /** The supervisor is done (told to exit and everything is down). */
@@ -91,7 +93,7 @@ class Proc {
   fifos: files.Fifos | null = null;
   lockFd = -1;
   /** The s6 files, as read at the last start of ./run. */
-  private cfg: servicedir.Config = servicedir.read('/nonexistent');
+  private cfg: servicedir.Config = servicedir.DEFAULTS;
   /** What runit forgets (supervise/record). */
   rec: record.Record = record.empty();
   private notify: notifier.Notifier | null = null;
@@ -120,10 +122,19 @@ class Proc {
     this.pidKnown = !isLog;
   }
 
+  /**
+   * The service directory's names, listed by Service.start in this turn:
+   * they answer the first start of ./run's questions (s6 files, control/u)
+   * when it comes in the same turn. Null: list it anew.
+   */
+  listing: string[] | null = null;
+  /** supervise/ was made just now: nothing is in it yet (no status left by a dead supervisor, no ready). */
+  fresh = false;
+
   setup(): void {
-    files.makeDir(this.sup, this.name);
+    this.fresh = files.makeDir(this.sup, this.name);
     this.lockFd = files.lock(this.sup, this.name);
-    this.fifos = files.openFifos(this.sup, this.name, (b) => this.command(b.toString('latin1')));
+    this.fifos = files.openFifos(this.sup, this.name, (b) => this.command(b));
     // a fresh record, written with the first status
     this.recordDue = true;
   }
@@ -218,16 +229,20 @@ class Proc {
   /** control/u runs (and is waited for) before every start of ./run. */
   private async startRun(): Promise<void> {
     this.starting = true;
+    // the listing Service.start took, good while nothing has waited
+    let listing = this.listing;
+    this.listing = null;
     try {
-      const u = this.isLog ? null : this.script('u');
+      const u = this.isLog ? null : this.script('u', listing);
       if (u && this.answerDue) this.save(); // down, wanting up, while control/u runs
-      if (u) await u;
+      if (u) { listing = null; await u; }
     } catch (e) {
       this.svc.opts.report('warning', 'unable to run control/u', e);
     }
     if (this.svc.exiting || this.state !== STATE.down) { this.starting = false; return; }
-    this.cfg = servicedir.read(this.dir);
-    readiness.clear(this.sup);
+    this.cfg = servicedir.read(this.dir, listing ?? servicedir.list(this.dir));
+    if (!this.fresh) readiness.clear(this.sup);
+    this.fresh = false;
     this.ready = false;
     this.readyEarly = false;
     this.ownGroup = this.svc.opts.newSession === true || this.cfg.killpg;
@@ -468,7 +483,8 @@ class Proc {
    * A control script control/X, if there is one: a promise of true if it
    * exited 0 (the default action is then skipped); null if there is none.
    */
-  private script(c: string): Promise<boolean> | null {
+  private script(c: string, listing: string[] | null = null): Promise<boolean> | null {
+    if (listing && !listing.includes('control')) return null;
     const file = path.join(this.svc.dir, 'control', c);
     try {
       fs.accessSync(file, fs.constants.X_OK);
@@ -637,16 +653,23 @@ export class Service {
   }
 
   start(): void {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(this.dir);
-    } catch (e) {
-      throw new files.Step('unable to change to directory', e);
+    if (!this.opts.dirOpen) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(this.dir);
+      } catch (e) {
+        throw new files.Step('unable to change to directory', e);
+      }
+      if (!st.isDirectory()) throw new files.Step('unable to change to directory', Object.assign(new Error(), { code: 'ENOTDIR' }));
     }
-    if (!st.isDirectory()) throw new files.Step('unable to change to directory', Object.assign(new Error(), { code: 'ENOTDIR' }));
+    // One listing answers what is looked for now (log, down) and at the first
+    // start of ./run: a name it lacks is not there, one it has is looked at.
+    const names = servicedir.list(this.dir);
+    const listed = (n: string): boolean => names === null || names.includes(n);
     const logDir = path.join(this.dir, 'log');
-    if (fs.existsSync(logDir) && !isDir(logDir)) this.opts.report('warning', './log: not a directory.');
-    if (isDir(logDir)) {
+    const logSt = listed('log') ? statOf(logDir) : null;
+    if (logSt && !logSt.isDirectory()) this.opts.report('warning', './log: not a directory.');
+    if (logSt?.isDirectory()) {
       try {
         this.logPipe = pipe();
       } catch (e) {
@@ -663,7 +686,8 @@ export class Service {
       // the log pipe it writes to (man runsv keeps no such promise: runsv
       // would start a second instance). Found from the status files it left,
       // so before ours are written.
-      const orphans = [adopt.orphan(this.main.sup, this.main.dir), this.log ? adopt.orphan(this.log.sup, this.log.dir) : null];
+      const orphanOf = (p: Proc | null): adopt.Orphan | null => (p && !p.fresh ? adopt.orphan(p.sup, p.dir) : null);
+      const orphans = [orphanOf(this.main), orphanOf(this.log)];
       if (this.logPipe) {
         const old = (orphans[1] && adopt.pipeOf(orphans[1].pid, 0)) ?? (orphans[0] && adopt.pipeOf(orphans[0].pid, 1));
         if (old) {
@@ -678,14 +702,16 @@ export class Service {
       procs.forEach((p, i) => { const o = orphans[i]; adopted[i] = !!o && p.adopt(o); });
       procs.forEach((p, i) => {
         if (adopted[i]) return;
-        if (fs.existsSync(path.join(p.dir, 'down'))) p.want = 'd';
+        if ((p !== this.main || listed('down')) && fs.existsSync(path.join(p.dir, 'down'))) p.want = 'd';
         if (p.want !== 'u') p.save();
       });
     } catch (e) {
       for (const p of procs) p.teardown();
       throw e;
     }
+    this.main.listing = names;
     procs.forEach((p, i) => { if (!adopted[i] && p.want === 'u') p.up(); });
+    this.main.listing = null; // a start of ./run that waits for control/u lists the directory again
   }
 
   /** No control script runs and nothing waits for one to end. */
@@ -761,10 +787,11 @@ export class Service {
   }
 }
 
-function isDir(p: string): boolean {
+/** stat(2), or null when it fails. */
+function statOf(p: string): fs.Stats | null {
   try {
-    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    return fs.statSync(p, { throwIfNoEntry: false }) ?? null;
   } catch {
-    return false;
+    return null;
   }
 }

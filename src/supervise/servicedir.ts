@@ -53,16 +53,27 @@ export function signalNamed(t: string): NodeJS.Signals | null {
 
 const NAMES = ['down-signal', 'timeout-kill', 'flag-timeout-killpg', 'timeout-finish', 'notification-fd', 'notify-socket', 'backoff'];
 
-export function read(dir: string): Config {
+/** What a directory with none of the files gets: runit's behaviour. */
+export const DEFAULTS: Readonly<Config> = Object.freeze({
+  downSignal: 'SIGTERM', timeoutKill: 0, killpg: false, timeoutFinish: 0, notificationFd: null, notifySocket: false, backoff: 0,
+});
+
+/** The names in a service directory (readdir), or null when it cannot be read. */
+export function list(dir: string): string[] | null {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+}
+
+/** The files of `dir`; `names` is its listing when the caller has just taken one (list). */
+export function read(dir: string, names: string[] | null = list(dir)): Config {
   // One look at the directory, then only the files that are there: most
   // services have none, and each failed open costs an exception in Node.
-  let names: Set<string>;
-  try {
-    names = new Set(fs.readdirSync(dir).filter((n) => NAMES.includes(n)));
-  } catch {
-    names = new Set(NAMES); // unreadable: each is tried, as before
-  }
-  const has = (n: string): boolean => names.has(n);
+  const present = names === null ? NAMES : NAMES.filter((n) => names.includes(n)); // unreadable: each is tried
+  if (present.length === 0) return { ...DEFAULTS };
+  const has = (n: string): boolean => present.includes(n);
   const ds = has('down-signal') ? text(dir, 'down-signal') : null;
   const fd = has('notification-fd') ? integer(dir, 'notification-fd') : null;
   return {

@@ -12,6 +12,8 @@ interface Wait { ready: () => void; scope: AsyncResource }
 const waits = new Map<number, Wait>();
 let wake: [number, number] | null = null;
 let polling = false;
+/** The poll under way has been told to stop (one byte for any number of changes). */
+let woken = false;
 
 /** Call `ready` once, on a later turn, when `fd` can be read or is hung up. One wait per fd. */
 export function whenReadable(fd: number, ready: () => void): void {
@@ -26,6 +28,8 @@ export function cancel(fd: number): void {
 
 function rearm(): void {
   if (polling) {
+    if (woken) return; // it comes back soon and polls for what is waited for then
+    woken = true;
     try { fs.writeSync(wake![1], 'x'); } catch { /* a byte is there already (EAGAIN) */ }
     return;
   }
@@ -39,6 +43,7 @@ function rearm(): void {
   polling = true;
   pollIn(fds, (err, ready) => {
     polling = false;
+    woken = false;
     if (err) { setImmediate(rearm); return; } // EINTR and the like: poll again
     if (ready.includes(wake![0])) {
       try { fs.readSync(wake![0], Buffer.alloc(64)); } catch { /* drained */ }
