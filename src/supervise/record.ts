@@ -10,7 +10,7 @@
 // for it (runit's second between starts, or longer with `backoff`), else null.
 // Readers take a missing or unreadable file for "nothing recorded" (runit's runsv).
 import fs from 'node:fs';
-import { create } from './status.js';
+import { create, type Open } from './status.js';
 
 export interface Record {
   starts: number;
@@ -27,8 +27,8 @@ export const empty = (): Record => ({
 });
 
 /** Write dir/record (`fresh`: made in place if there is none, as status.write does); false (and nothing else happens) when it cannot be written. */
-export function write(superviseDir: string, r: Record, fresh = false): boolean {
-  if (fresh && create(`${superviseDir}/record`, JSON.stringify(r) + '\n')) return true;
+export function write(superviseDir: string, r: Record, fresh = false, open: Open = fs.openSync): boolean {
+  if (fresh && create(`${superviseDir}/record`, JSON.stringify(r) + '\n', open)) return true;
   const tmp = `${superviseDir}/record.new`;
   try {
     fs.writeFileSync(tmp, JSON.stringify(r) + '\n', { mode: 0o644 });

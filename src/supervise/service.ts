@@ -171,7 +171,7 @@ class Proc {
     status.write(this.sup, s, this.wantExit, (what, e) => {
       const [verb, ...rest] = what.split(' ');
       this.svc.opts.report('warning', `unable to ${verb} ${this.name}/${rest.join(' ')}`, e);
-    }, this.pidKnown, this.answerDue);
+    }, this.pidKnown, this.answerDue, files.openPath);
     this.saved = true;
     if (this.recordDue) this.writeRecord();
     // the service's ok once its log's status is there too (sv status reads both)
@@ -377,7 +377,7 @@ class Proc {
   private writeRecord(): void {
     if (!this.fifos) return;
     this.recordDue = false;
-    record.write(this.sup, this.rec, this.answerDue);
+    record.write(this.sup, this.rec, this.answerDue, files.openPath);
   }
 
   /** ./run wrote its newline on notification-fd. */

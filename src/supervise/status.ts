@@ -72,11 +72,14 @@ export function read(superviseDir: string): Status {
   }
 }
 
+/** open(2) as fs.openSync takes it: the supervisor may give its own (files.openPath). */
+export type Open = (file: string, flags: number, mode: number) => number;
+
 function replace(dir: string, name: string, data: Buffer | string, warn: (what: string, e: unknown) => void,
-  fresh: boolean): boolean {
+  fresh: boolean, open: Open): boolean {
   // A first write where there is no file yet makes it in place: nobody reads
   // it before the supervisor answers on ok, which it does only after.
-  if (fresh && create(`${dir}/${name}`, data)) return true;
+  if (fresh && create(`${dir}/${name}`, data, open)) return true;
   const tmp = `${dir}/${name}.new`;
   try {
     fs.writeFileSync(tmp, data, { mode: 0o644 });
@@ -94,10 +97,10 @@ function replace(dir: string, name: string, data: Buffer | string, warn: (what: 
 }
 
 /** Make `file` with `data` unless it exists: false if it does (or cannot be written whole: then it is not left). */
-export function create(file: string, data: Buffer | string): boolean {
+export function create(file: string, data: Buffer | string, open: Open = fs.openSync): boolean {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    fd = open(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
   } catch {
     return false;
   }
@@ -120,8 +123,8 @@ export function create(file: string, data: Buffer | string): boolean {
  * (the supervisor keeps running without its files).
  */
 export function write(superviseDir: string, s: Status, wantExit: boolean,
-  warn: (what: string, e: unknown) => void, withPid = true, fresh = false): void {
-  if (withPid && !replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn, fresh)) return;
-  if (!replace(superviseDir, 'stat', statText(s, wantExit) + '\n', warn, fresh)) return;
-  replace(superviseDir, 'status', pack(s), warn, fresh);
+  warn: (what: string, e: unknown) => void, withPid = true, fresh = false, open: Open = fs.openSync): void {
+  if (withPid && !replace(superviseDir, 'pid', s.pid ? `${s.pid}\n` : '', warn, fresh, open)) return;
+  if (!replace(superviseDir, 'stat', statText(s, wantExit) + '\n', warn, fresh, open)) return;
+  replace(superviseDir, 'status', pack(s), warn, fresh, open);
 }

@@ -71,6 +71,8 @@ const c = {
   bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
   setsockopt: lib.func('int setsockopt(int fd, int level, int name, const int *val, uint32_t len)'),
   recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)'),
+  // variadic in C (the mode); declared with it, as x86_64 and aarch64 pass it in a register alike
+  openat: lib.func('int openat(int dirfd, const char *path, int flags, uint32_t mode)'),
 };
 
 export class SysError extends Error {
@@ -108,6 +110,11 @@ export function pipe(flags = O_CLOEXEC): [number, number] {
   const fds = [0, 0];
   check('pipe2', c.pipe2(fds, flags));
   return [fds[0]!, fds[1]!];
+}
+
+/** openat(2) of `path` relative to the directory `dir`, close-on-exec as Node opens every file. */
+export function openat(dir: number, path: string, flags: number, mode: number): number {
+  return check('open', c.openat(dir, path, flags | O_CLOEXEC, mode));
 }
 
 export function mkfifo(path: string, mode: number): void {
