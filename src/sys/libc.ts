@@ -459,11 +459,18 @@ export function pidfdOpen(pid: number): number {
  * event loop goes on): `done` gets the fds that are ready, or the error.
  */
 export function pollIn(fds: number[], done: (err: unknown, ready: number[]) => void): void {
-  const set = Buffer.alloc(8 * fds.length); // struct pollfd { int fd; short events, revents; }
-  fds.forEach((fd, i) => { set.writeInt32LE(fd, 8 * i); set.writeInt16LE(POLLIN, 8 * i + 4); });
-  c.poll.async(set, fds.length, -1, (err: unknown, r: number) => {
+  // struct pollfd { int fd; short events, revents; }, as two int32 each (a
+  // typed array's stores cost a fraction of Buffer's checked writes, for
+  // a set of thousands rebuilt at each change); little-endian: events is
+  // the low half of the second, revents its high half.
+  const set = new Int32Array(2 * fds.length);
+  for (let i = 0; i < fds.length; i++) { set[2 * i] = fds[i]!; set[2 * i + 1] = POLLIN; }
+  const bytes = new Uint8Array(set.buffer);
+  c.poll.async(bytes, fds.length, -1, (err: unknown, r: number) => {
     if (err || r < 0) { done(err ?? new SysError('poll', 'EINTR', os.constants.errno.EINTR), []); return; }
-    done(null, fds.filter((_, i) => set.readInt16LE(8 * i + 6) !== 0));
+    const ready: number[] = [];
+    for (let i = 0; i < fds.length; i++) if (set[2 * i + 1]! >>> 16 !== 0) ready.push(fds[i]!);
+    done(null, ready);
   });
 }
 
