@@ -80,7 +80,7 @@ function start(e: Entry): void {
     report: (kind, text, err) => report(e, kind, text, err),
     onExit: () => ended(e, svc),
     onSave: () => compactSoon(),
-    takeLog: (dir, pipeFd, onExit) => takeOver(dir, pipeFd, newSession, onExit),
+    takeLog: (dir, pipeFd, onExit, started) => takeOver(dir, pipeFd, newSession, env, onExit, started),
     adoptLog: adoptStandin,
   });
   e.svc = svc;

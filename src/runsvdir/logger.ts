@@ -6,7 +6,9 @@
 // is the log service's pid, as svlogd would be: it holds the log pipe as its
 // standard input (so the pipe, and every line in it, outlives a host that
 // dies), `ps` shows it as `svlogd -tt ./main` in the log directory, and it
-// ends on what ends svlogd.
+// ends on what ends svlogd. It is started on a worker thread, as ./run is
+// (children.startAsync): until its pid is known the log service is held, and
+// the engine starts with it.
 //
 // `sv hup log` and `sv alarm log` reach the engine directly (reopen and
 // re-read config; rotate). A signal sent by hand to the stand-in ends it: the
@@ -37,6 +39,7 @@ import { openInput } from '../svlogd/input.js';
 import type { SpawnProcessor } from '../svlogd/logdir.js';
 import { type Options, readOptions } from '../svlogd/options.js';
 import * as children from '../sys/children.js';
+import type { SpawnOptions } from '../sys/libc.js';
 import { asUser, CannotAct, canAct, idsOf, type User } from '../sys/identity.js';
 import { hostedLogger, refuse, standin } from './logrun.js';
 
@@ -160,14 +163,22 @@ function ownEnd(pipeFd: number): number | null {
 
 /**
  * Run `dir`'s logger in the host if its ./run is plain svlogd (else null: run
- * ./run). `pipeFd` is the log pipe's reading end; `onExit` is told when the log
- * service has ended, once the engine has written out everything it read.
+ * ./run). `pipeFd` is the log pipe's reading end; `env` the stand-in's
+ * environment (./run's); `onExit` is told when the log service has ended,
+ * once the engine has written out everything it read.
+ *
+ * The stand-in of a logger run as the host is started on a worker thread
+ * (children.startAsync, as the supervisor starts ./run): its pid, and the
+ * engine's start, come later to `started`, 0 if it cannot be started (then
+ * ./run runs, as when the stand-in cannot be started at once). One run as a
+ * user is started here, on the main thread, which alone can act as the user
+ * (identity.ts): the TakenLog has its pid.
  */
-export function takeOver(dir: string, pipeFd: number, newSession: boolean, onExit: children.OnExit): TakenLog | null {
+export function takeOver(dir: string, pipeFd: number, newSession: boolean, env: NodeJS.ProcessEnv,
+  onExit: children.OnExit, started: (pid: number) => void): TakenLog | null {
   const plan = hostedLogger(dir);
   if (!plan) return null;
-  const { words } = plan;
-  const as = plan.user ? actingAs(plan.user) : asHost;
+  const { words, user } = plan;
   const fd = ownEnd(pipeFd);
   if (fd === null) return null;
   const t = new Taken(fd, (engine, end) => {
@@ -176,17 +187,30 @@ export function takeOver(dir: string, pipeFd: number, newSession: boolean, onExi
     if (end?.code !== null || s === SIGTERM || s === SIGHUP || s === SIGALRM || engine !== 0) onExit(engine, 0, engine << 8);
     else onExit(null, s, s);
   });
+  const opts: SpawnOptions = { cwd: dir, dup: [[pipeFd, 0], [1, 1], [2, 2]], newSession, env };
+  const ended: children.OnExit = (code, sig) => t.standinEnded({ code, sig });
+  const opt = readOptions(words.slice(1))!;
+  if (!user) {
+    children.startAsync(standin, words, opts, (err, pid) => {
+      if (err) {
+        fs.closeSync(fd);
+        started(0);
+        return;
+      }
+      t.pid = pid;
+      t.run(dir, opt, asHost);
+      started(pid);
+    }, ended);
+    return t;
+  }
   try {
     // started as the user, the stand-in is that user's process (ps -o user), as svlogd under chpst
-    const start = (): number => children.start(standin, words, {
-      cwd: dir, dup: [[pipeFd, 0], [1, 1], [2, 2]], newSession,
-    }, (code, sig) => t.standinEnded({ code, sig }));
-    t.pid = plan.user ? asUser(plan.user, start) : start();
+    t.pid = asUser(user, () => children.start(standin, words, opts, ended));
   } catch {
     fs.closeSync(fd); // the user may not enter the log service's directory, say: ./run runs
     return null;
   }
-  t.run(dir, readOptions(words.slice(1))!, as);
+  t.run(dir, opt, actingAs(user));
   return t;
 }
 

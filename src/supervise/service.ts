@@ -40,15 +40,19 @@ export interface ServiceOptions {
   onSave?(): void;
   /**
    * Run the log service itself instead of log/run (the runsvdir host's own
-   * svlogd, src/runsvdir/logger.ts): the pid that stands for it, or null.
+   * svlogd, src/runsvdir/logger.ts), or null (log/run runs). Its pid is the
+   * TakenLog's, or, when that is 0, comes later to `started`: 0 there means
+   * it could not be started after all (log/run runs), and `onExit` is then
+   * never called; else `onExit` comes after `started`.
    */
-  takeLog?(dir: string, pipeFd: number, onExit: children.OnExit): TakenLog | null;
+  takeLog?(dir: string, pipeFd: number, onExit: children.OnExit, started: (pid: number) => void): TakenLog | null;
   /** An orphaned log service it may have run itself (a stand-in): run it again, or null. */
   adoptLog?(dir: string, pipeFd: number, pid: number): TakenLog | null;
 }
 
 /** A log service its supervisor runs itself: the pid that stands for it, and the signals it handles. */
 export interface TakenLog {
+  /** 0 while it is being started (ServiceOptions.takeLog's `started` is told). */
   pid: number;
   /** True when the signal was handled (not to be sent to pid). */
   signal(sig: NodeJS.Signals): boolean;
@@ -276,21 +280,30 @@ class Proc {
         this.ranOut(code ?? -1, sig === 0 ? 0 : status & 0xff);
       });
     };
-    // a log service with readiness settings of its own is left to its ./run
-    const own = this.cfg.notificationFd === null && !this.cfg.notifySocket;
-    const taken = this.isLog && own ? this.svc.opts.takeLog?.(this.dir, this.svc.logPipe![0], ran) ?? null : null;
-    this.taken = taken;
-    if (taken) { this.launched(taken.pid); return; }
     // The clone waits on a worker thread until ./run has exec'd, while the
     // event loop goes on (the other services of a host start meanwhile).
     // Until the pid is known the service is held, as for a control script:
     // commands, and an exit already reaped, wait for it.
-    this.svc.scriptBegins();
-    this.spawnAsync('./run', [], ran, { dup: extra, group: this.ownGroup, env }, (child) => {
-      if (this.svc.abandoned) { if (child) children.forget(child); return; }
-      this.launched(child);
+    const run = (): void => {
+      this.spawnAsync('./run', [], ran, { dup: extra, group: this.ownGroup, env }, (child) => {
+        if (this.svc.abandoned) { if (child) children.forget(child); return; }
+        this.launched(child);
+        this.svc.scriptEnds();
+      });
+    };
+    // a log service with readiness settings of its own is left to its ./run
+    const own = this.cfg.notificationFd === null && !this.cfg.notifySocket;
+    const taken = this.isLog && own ? this.svc.opts.takeLog?.(this.dir, this.svc.logPipe![0], ran, (pid) => {
+      // the stand-in of a log service the supervisor runs, started on a worker thread as ./run is
+      if (this.svc.abandoned) { if (pid) children.forget(pid); return; }
+      if (!pid) { this.taken = null; run(); return; } // held on until ./run's pid is known
+      this.launched(pid);
       this.svc.scriptEnds();
-    });
+    }) ?? null : null;
+    this.taken = taken;
+    if (taken?.pid) { this.launched(taken.pid); return; }
+    this.svc.scriptBegins();
+    if (!taken) run();
   }
 
   /** ./run started as `child` (0: it could not be). */
