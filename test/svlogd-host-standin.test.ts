@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as control from '../src/supervise/control.js';
+import * as record from '../src/supervise/record.js';
 import { STATE } from '../src/supervise/status.js';
 import { alive, normalize, ref, root, run, script, tmpdir, until } from './helpers.js';
 import { cleanup, cleanupAll, isRunning, note, runsvdir, state, sv, tree } from './runsvdir-fixtures.js';
@@ -91,7 +92,7 @@ describe('svlogd in the runsvdir host: the stand-in started on a worker thread',
         await until(`${who}: every service up, every log service down`, () => svcs.every((s) => {
           const l = state(path.join(s, 'log'));
           return isRunning(s) && l?.state === STATE.down && l.pid === 0 && l.want === 'd';
-        }));
+        }), 30000).catch((e: Error) => { throw new Error(`${e.message}:\n${svcs.map((s) => run(sv, ['status', s]).out).join('')}`); });
         if (who === 'ours') assert.deepEqual(note(d).filter((p) => exe(p) === standin), [], 'no stand-in left');
         seen[who] = svcs.map((s) => normalize(run(sv, ['status', s]).out).split(dir).join('DIR'));
         if (who === 'ours') {
@@ -165,15 +166,12 @@ describe('svlogd in the runsvdir host: the stand-in started on a worker thread',
     const { dir, svcs } = logged(3);
     const d = runsvdir(path.join(inst, 'bin/runsvdir'), [dir], dir, withBin(path.join(inst, 'bin')));
     try {
-      const pids = new Map(svcs.map((s) => [s, new Set<number>()]));
-      await until('each log service started three times', () => {
-        for (const s of svcs) {
-          const l = state(path.join(s, 'log'));
-          if (l?.state === STATE.run) pids.get(s)!.add(l.pid);
-        }
-        return [...pids.values()].every((p) => p.size >= 3);
-      }, 30000);
-      for (const s of svcs) assert.ok(!pids.get(s)!.has(0), `${s}: no run without a pid`);
+      // each start counted once its pid was known, each end as the stand-in's exit (true's 0)
+      const rec = (s: string): record.Record | null => record.read(path.join(s, 'log/supervise'));
+      await until('each log service started three times', () => svcs.every((s) => {
+        const r = rec(s);
+        return r !== null && r.starts >= 3 && r.exitCode === 0;
+      }), 30000);
       await until('every line logged', () => svcs.every((s) => lines(path.join(s, 'log/main')).some((l) => / started$/.test(l))));
       assert.doesNotMatch(d.stderr(), /fatal|warning/);
     } finally {
