@@ -47,32 +47,58 @@ export function openInput(onData: (chunk: Buffer) => void, onEnd: () => void, ro
   return fileInput(onData, onEnd, fd);
 }
 
+/**
+ * /dev/null, where what is written out is taken to, and the pipe a round is
+ * copied into and read back from at once (so empty between rounds): one of
+ * each for every input of the process, kept open. A host runs a thousand
+ * loggers: three descriptors fewer each, which every child it starts would
+ * copy and close again.
+ */
+let devNull = -1;
+let scratch: { fds: [number, number]; size: number } | null = null;
+
+function scratchPipe(): { fds: [number, number]; size: number } {
+  if (!scratch) {
+    const fds = pipe();
+    try { setPipeSize(fds[1], 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: rounds of what it holds */ }
+    scratch = { fds, size: pipeSize(fds[1]) };
+  }
+  return scratch;
+}
+
+/** A round was not read back whole: what is left in the pipe must not be taken for the next one. */
+function dropScratch(): void {
+  for (const f of scratch?.fds ?? []) {
+    try { fs.closeSync(f); } catch { /* closed */ }
+  }
+  scratch = null;
+}
+
 /** A pipe copied with tee(2); null if that cannot be set up (then it is read). */
 function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: number, fd: number): Input | null {
   let round = Math.max(buflen, ROUND_MIN);
-  let copy: [number, number];
   let sink: number;
   try {
     // A larger pipe lets the writer run ahead instead of waiting on each 64 KB.
     try { setPipeSize(fd, 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: keep it */ }
-    copy = pipe();
-    try { setPipeSize(copy[1], Math.max(round, pipeSize(fd))); } catch { /* rounds of what it holds */ }
-    round = Math.min(round, pipeSize(copy[1]));
-    sink = fs.openSync('/dev/null', 'w');
-    if (tee(fd, copy[1], 0) < -1) return null; // tee on this fd at all (EINVAL throws)
+    const copy = scratchPipe();
+    round = Math.min(round, copy.size);
+    if (devNull < 0) devNull = fs.openSync('/dev/null', 'w');
+    sink = devNull;
+    if (tee(fd, copy.fds[1], 0) < -1) return null; // tee on this fd at all (EINVAL throws)
   } catch {
     return null;
   }
   const buf = Buffer.allocUnsafe(round);
   let closed = false;
-  /** Gives back the copy, the sink and a descriptor not 0 (a host's loggers come and go). */
+  /** Gives back a descriptor not 0 (a host's loggers come and go). */
   const close = (): void => {
     if (closed) return;
     closed = true;
     if (polling) cancel(fd);
     polling = false;
-    for (const f of [copy[0], copy[1], sink, ...(fd === 0 ? [] : [fd])]) {
-      try { fs.closeSync(f); } catch { /* closed */ }
+    if (fd !== 0) {
+      try { fs.closeSync(fd); } catch { /* closed */ }
     }
   };
   let taken = 0; // given to onData, not yet taken from the pipe
@@ -92,6 +118,7 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
   const rounds = (): void => {
     // one round at a time: the next one begins once this one is written and taken
     while (!paused && !done && !polling && !waiting && taken === 0) {
+      const copy = scratchPipe().fds;
       let n: number;
       try {
         n = tee(fd, copy[1], round);
@@ -111,7 +138,12 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
         return;
       }
       let got = 0;
-      while (got < n) got += fs.readSync(copy[0], buf, got, n - got, null);
+      try {
+        while (got < n) got += fs.readSync(copy[0], buf, got, n - got, null);
+      } catch (e) {
+        dropScratch();
+        throw e;
+      }
       // A round is taken up to its last newline: the rest of the line stays
       // in the pipe and comes again, whole, with the next round. A line
       // longer than a round goes in pieces (as runit's, longer than -b).
