@@ -43,7 +43,8 @@ describe('the supervision host brings a tree up', () => {
     const d = runsvdir(program, [dir], dir);
     try {
       const up = [...plain, 'logfile', 'withu', 'hup', 'notify', 'stale'].map(at);
-      await until('every service that is to run runs', () => up.every(isRunning), 30000);
+      // (ok opens just after the status is written: sv needs both)
+      await until('every service that is to run runs', () => up.every((s) => isRunning(s) && supervised(s)), 30000);
       await until('downed is supervised', () => supervised(at('downed')));
       assert.ok(isDown(at('downed')), 'a service with ./down stays down');
       assert.equal(state(at('downed'))!.want, 'd');
@@ -74,13 +75,13 @@ describe('the supervision host brings a tree up', () => {
     const at = (n: string): string => path.join(dir, n);
     const d = runsvdir(program, [dir], dir);
     try {
-      await until('a and b run', () => isRunning(at('a')) && isRunning(at('b')));
+      await until('a and b run', () => [at('a'), at('b')].every((s) => isRunning(s) && supervised(s)));
       const aPid = state(at('a'))!.pid;
       // a leaves the tree: its supervisor exits and closes its FIFOs; c comes, and gets their numbers
       fs.renameSync(at('a'), path.join(path.dirname(dir), 'a-gone'));
       await until('a is let go', () => !supervised(path.join(path.dirname(dir), 'a-gone')), 30000);
       script(path.join(at('c'), 'run'), 'exec sleep 1000');
-      await until('c runs', () => isRunning(at('c')), 30000);
+      await until('c runs', () => isRunning(at('c')) && supervised(at('c')), 30000);
       assert.notEqual(state(at('c'))!.pid, aPid);
       for (const [svc, cmd, ok] of [['c', 'down', isDown], ['b', 'down', isDown], ['c', 'up', isRunning]] as const) {
         assert.equal(run(sv, [cmd, at(svc)]).code, 0, `sv ${cmd} ${svc}`);
