@@ -55,6 +55,9 @@ const c = {
   attrSigmask: lib.func('int posix_spawnattr_setsigmask(void *attr, const uint8_t *set)'),
   waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
   poll: lib.func('int poll(_Inout_ uint8_t *fds, uint64_t n, int timeout)'),
+  epollCreate1: lib.func('int epoll_create1(int flags)'),
+  epollCtl: lib.func('int epoll_ctl(int ep, int op, int fd, const uint8_t *event)'),
+  epollWait: lib.func('int epoll_wait(int ep, _Inout_ uint8_t *events, int max, int timeout)'),
   tee: lib.func('int64_t tee(int in, int out, size_t len, unsigned int flags)'),
   splice: lib.func('int64_t splice(int in, void *offin, int out, void *offout, size_t len, unsigned int flags)'),
   madvise: lib.func('int madvise(uint64_t addr, uint64_t len, int advice)'),
@@ -470,6 +473,40 @@ export function pollIn(fds: number[], done: (err: unknown, ready: number[]) => v
     if (err || r < 0) { done(err ?? new SysError('poll', 'EINTR', os.constants.errno.EINTR), []); return; }
     const ready: number[] = [];
     for (let i = 0; i < fds.length; i++) if (set[2 * i + 1]! >>> 16 !== 0) ready.push(fds[i]!);
+    done(null, ready);
+  });
+}
+
+// struct epoll_event { uint32_t events; uint64_t data; }: packed on x86-64
+// (12 bytes), aligned elsewhere (16); as int32s, data's low half at 1 or 2.
+const EPOLL_INTS = process.arch === 'x64' ? 3 : 4;
+const EPOLL_DATA = process.arch === 'x64' ? 1 : 2;
+export const EPOLL = { CTL_ADD: 1, CTL_DEL: 2, IN: 0x001 } as const;
+
+/** epoll_create1(EPOLL_CLOEXEC). */
+export function epollCreate(): number {
+  return check('epoll_create1', c.epollCreate1(O_CLOEXEC));
+}
+
+/** epoll_ctl(2) for `fd`, its events telling `tag` (an int32) with the fd. */
+export function epollCtl(ep: number, op: number, fd: number, events: number, tag: number): void {
+  const e = new Int32Array(EPOLL_INTS);
+  e[0] = events;
+  e[EPOLL_DATA] = fd;
+  e[EPOLL_DATA + 1] = tag;
+  check('epoll_ctl', c.epollCtl(ep, op, fd, new Uint8Array(e.buffer)));
+}
+
+/**
+ * epoll_wait(2) without a timeout on a worker thread (the event loop goes
+ * on): `done` gets each ready fd with its tag, or the error (EINTR, say).
+ */
+export function epollWaitAsync(ep: number, max: number, done: (err: unknown, ready: { fd: number; tag: number }[]) => void): void {
+  const set = new Int32Array(EPOLL_INTS * max);
+  c.epollWait.async(ep, new Uint8Array(set.buffer), max, -1, (err: unknown, r: number) => {
+    if (err || r < 0) { done(err ?? new SysError('epoll_wait', 'EINTR', os.constants.errno.EINTR), []); return; }
+    const ready: { fd: number; tag: number }[] = [];
+    for (let i = 0; i < r; i++) ready.push({ fd: set[EPOLL_INTS * i + EPOLL_DATA]!, tag: set[EPOLL_INTS * i + EPOLL_DATA + 1]! });
     done(null, ready);
   });
 }
