@@ -79,7 +79,7 @@ export interface Fifos { controlFd: number; okFd: number }
 
 /**
  * Create (if needed) `control` and `ok`, and open `control`: read-write so it
- * never reports EOF, and read when it can be (sys/readable.ts: one poll(2)
+ * never reports EOF, and read when it can be (sys/readable.ts: one epoll set
  * for every FIFO of a host, where a net.Socket each would cost a stream and
  * five system calls per service). `onBytes` gets what was written, as
  * latin1. `ok` is opened by openOk, once the status files are written.

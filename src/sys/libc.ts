@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { errnoText } from './errors.js';
 
-// Each call on a worker thread (spawnAsync, pollIn) takes a set of koffi's
+// Each call on a worker thread (spawns, epollWaitAsync) takes a set of koffi's
 // call memory, mapped and unmapped per call beyond the resident ones: kept
-// for as many as run at once (children.ts AT_ONCE, and one poll), with a
+// for as many as run at once (children.ts AT_ONCE, and one epoll_wait), with a
 // smaller stack (these calls pass a few arguments; virtual memory, touched
 // only as used).
 koffi.config({ ...koffi.config(), resident_async_pools: 6, async_stack_size: 64 * 1024 });
@@ -54,7 +54,6 @@ const c = {
   attrSigdefault: lib.func('int posix_spawnattr_setsigdefault(void *attr, const uint8_t *set)'),
   attrSigmask: lib.func('int posix_spawnattr_setsigmask(void *attr, const uint8_t *set)'),
   waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
-  poll: lib.func('int poll(_Inout_ uint8_t *fds, uint64_t n, int timeout)'),
   epollCreate1: lib.func('int epoll_create1(int flags)'),
   epollCtl: lib.func('int epoll_ctl(int ep, int op, int fd, const uint8_t *event)'),
   epollWait: lib.func('int epoll_wait(int ep, _Inout_ uint8_t *events, int max, int timeout)'),
@@ -450,31 +449,10 @@ function envOf(env: NodeJS.ProcessEnv): (string | null)[] {
 
 const WNOHANG = 1;
 const SYS_PIDFD_OPEN = 434; // the same number on every architecture (Linux 5.3)
-const POLLIN = 1;
 
 /** pidfd_open(2): an fd that becomes readable when process `pid` ends (any process, not only a child). */
 export function pidfdOpen(pid: number): number {
   return check('pidfd_open', Number(c.syscall(SYS_PIDFD_OPEN, 'int', pid, 'unsigned int', 0)));
-}
-
-/**
- * poll(2) for input on `fds`, without a timeout, on a worker thread (the
- * event loop goes on): `done` gets the fds that are ready, or the error.
- */
-export function pollIn(fds: number[], done: (err: unknown, ready: number[]) => void): void {
-  // struct pollfd { int fd; short events, revents; }, as two int32 each (a
-  // typed array's stores cost a fraction of Buffer's checked writes, for
-  // a set of thousands rebuilt at each change); little-endian: events is
-  // the low half of the second, revents its high half.
-  const set = new Int32Array(2 * fds.length);
-  for (let i = 0; i < fds.length; i++) { set[2 * i] = fds[i]!; set[2 * i + 1] = POLLIN; }
-  const bytes = new Uint8Array(set.buffer);
-  c.poll.async(bytes, fds.length, -1, (err: unknown, r: number) => {
-    if (err || r < 0) { done(err ?? new SysError('poll', 'EINTR', os.constants.errno.EINTR), []); return; }
-    const ready: number[] = [];
-    for (let i = 0; i < fds.length; i++) if (set[2 * i + 1]! >>> 16 !== 0) ready.push(fds[i]!);
-    done(null, ready);
-  });
 }
 
 // struct epoll_event { uint32_t events; uint64_t data; }: packed on x86-64

@@ -1,7 +1,7 @@
 // Processes that are not this process's children (a dead supervisor's
 // orphans, adopted), watched to their end through pidfds (pidfd_open(2)): a
 // pidfd becomes readable when its process ends, and every one is waited on
-// by the one poll of sys/readable.ts. Nothing runs while none is watched.
+// by the one epoll set of sys/readable.ts. Nothing runs while none is watched.
 // Their exit status is not to be had: only their parent (init) learns it.
 import fs from 'node:fs';
 import { pidfdOpen } from './libc.js';
