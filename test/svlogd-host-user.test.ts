@@ -142,7 +142,8 @@ describe('chpst -u USER svlogd in the runsvdir host', { skip }, () => {
       const main = path.join(a, 'log/main');
       const d = runsvdir(program, [dir], dir, env);
       try {
-        await until(`${name}: svlogd pauses`, () => d.stderr().includes('svlogd: pausing: unable to open current: ./main: access denied'), 20000);
+        // runsv writes the pid once the fork returns, which under load can be after svlogd has spoken
+        await until(`${name}: svlogd pauses`, () => d.stderr().includes('svlogd: pausing: unable to open current: ./main: access denied') && logPid(a) > 0, 20000);
         const pid = logPid(a);
         assert.equal(ids(pid).uid, '65534 65534 65534 65534', `${name}: svlogd as nobody`);
         if (name === 'ours') assert.equal(exe(pid), node, 'the svlogd program, a process of its own');
