@@ -172,13 +172,15 @@ class Proc {
     const s: status.Status = {
       when: this.when, pid: this.pid, paused: this.paused, want: this.want, term: this.term, state: this.state,
     };
+    // the record first: the status, then ok, with nothing between them
+    if (this.recordDue) this.writeRecord();
     status.write(this.sup, s, this.wantExit, (what, e) => {
       const [verb, ...rest] = what.split(' ');
       this.svc.opts.report('warning', `unable to ${verb} ${this.name}/${rest.join(' ')}`, e);
     }, this.pidKnown, this.answerDue, files.openPath);
     this.saved = true;
-    if (this.recordDue) this.writeRecord();
-    // the service's ok once its log's status is there too (sv status reads both)
+    // the service's ok once its log's status is there too (sv status reads both);
+    // at once: a client who has seen the status (run) finds the supervisor
     if (this.isLog) {
       this.answerNow();
       if (this.svc.main.saved) this.svc.main.answerNow();
