@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { alive, bin, root, run, script, tmpdir, until } from './helpers.js';
-import { cleanup, cleanupAll, hosts, isRunning, note, runsvdir, state, sv, tree } from './runsvdir-fixtures.js';
+import { cleanup, cleanupAll, hosts, isRunning, note, runsvdir, state, supervised, sv, tree } from './runsvdir-fixtures.js';
 
 after(cleanupAll);
 
@@ -124,7 +124,10 @@ describe('svlogd in the runsvdir host', { skip: fs.existsSync(standin) ? false :
       process.kill(pid, 'SIGALRM');
       await restarted('kill -ALRM');
       assert.ok(fs.readdirSync(main).some((f) => f.endsWith('.s')), 'ALRM by hand rotated first');
-      run(sv, ['down', a]);
+      // the log is taken over first: sv needs the service's own supervisor answering
+      await until('the service supervised', () => supervised(a));
+      const down = run(sv, ['down', a]);
+      assert.deepEqual([down.code, down.out, down.err], [0, '', ''], 'sv down');
       await until('service down', () => state(a)?.pid === 0);
       const last = lines(main).length;
       await until('logger idle', () => lines(main).length === last, 2000).catch(() => {});
@@ -251,8 +254,15 @@ describe('svlogd in the runsvdir host, the host killed', { skip: fs.existsSync(s
         await until('logging again', () => lines(main).length > n + 10);
         assert.equal(logPid(a), pid, 'the same stand-in');
       }
-      run(sv, ['down', a]);
-      await until('service down', () => state(a)?.pid === 0);
+      // the log is taken over first: sv needs the service's own supervisor answering
+      await until('the service supervised', () => supervised(a));
+      const down = run(sv, ['down', a]);
+      assert.deepEqual([down.code, down.out, down.err], [0, '', ''], 'sv down');
+      const was = state(a)?.pid ?? 0;
+      await until('service down', () => state(a)?.pid === 0).catch((e: Error) => {
+        throw new Error(`${e.message}: status ${JSON.stringify(state(a))}, pid ${was} ${was && alive(was) ? 'alive' : 'gone'}, `
+          + `sv status: ${JSON.stringify(run(sv, ['status', a]))}, runsvdir said: ${JSON.stringify(d.stderr())}`);
+      });
       const got = lines(main).map(Number);
       const max = Math.max(...got);
       const seen = new Set(got);
