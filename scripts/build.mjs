@@ -17,6 +17,20 @@ import { writeStandin } from './standin.mjs';
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const entriesOf = (dir) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.ts'));
 
+// runsvdir runs Node with the host's flags (src/runsvdir/link.ts NODE_FLAGS),
+// some of which V8 reads at start-up only. Its first two lines are a shell
+// script and JavaScript at once: sh runs `node FLAGS` on the file (which
+// skips the #! line and reads the second as a string and a comment), where a
+// `#!/usr/bin/env node` start had to start Node a second time, some 30 ms
+// more before the first service (`env -S` would do it in one line, but not
+// BusyBox's env). Run as `node bin/runsvdir`, it still starts Node again itself.
+const linkTs = fs.readFileSync(path.join(root, 'src/runsvdir/link.ts'), 'utf8');
+const nodeFlags = [...(/export const NODE_FLAGS = \[([^\]]*)\]/.exec(linkTs)?.[1] ?? '').matchAll(/'(--[^']+)'/g)].map((m) => m[1]);
+if (nodeFlags.length === 0) throw new Error('build: no NODE_FLAGS in src/runsvdir/link.ts');
+const banners = {
+  runsvdir: `#!/bin/sh\n':' //; exec node ${nodeFlags.join(' ')} "$0" "$@"`,
+};
+
 async function programs(src, out) {
   const dir = path.join(root, out);
   fs.rmSync(dir, { recursive: true, force: true }); // nothing left of a program gone from src/
@@ -32,7 +46,7 @@ async function programs(src, out) {
     target: 'node20',
     format: 'cjs',
     external: ['koffi'],
-    banner: { js: '#!/usr/bin/env node' },
+    banner: { js: banners[f.slice(0, -3)] ?? '#!/usr/bin/env node' },
     // src/sys/koffi.ts reads import.meta.url only when __filename is missing (ESM)
     logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',

@@ -8,6 +8,7 @@ import { alive, bin, execd, read, run, script, sleep, tmpdir, until } from './he
 import {
   cleanup, cleanupAll, hosts, isRunning, note, runsvdir, state, supervised, sv, tree,
 } from './runsvdir-fixtures.js';
+import { NODE_FLAGS } from '../src/runsvdir/link.js';
 
 after(cleanupAll);
 
@@ -19,6 +20,19 @@ describe('runsvdir', () => {
     const r = run(program, []);
     assert.equal(r.code, 1);
     assert.equal(r.err, `usage: ${program} [-P] dir\n\n`, 'named as called, as runit\'s');
+  });
+
+  it('starts Node once, with the host\'s flags, from its #! line (and again itself when run as node bin/runsvdir)', (t) => {
+    const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p));
+    if (!strace) { t.skip('strace not installed (apt-get install strace)'); return; }
+    const out = path.join(tmpdir(), 'trace');
+    const nodeExecs = (argv: string[]): string[][] => {
+      run(strace, ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', out, ...argv]);
+      return fs.readFileSync(out, 'utf8').split('\n').filter((l) => /execve\("[^"]*\/node", .* = 0$/.test(l))
+        .map((l) => [...l.matchAll(/"(--[^"]+)"/g)].map((m) => m[1]!));
+    };
+    assert.deepEqual(nodeExecs([program]), [NODE_FLAGS], 'one node, with the flags');
+    assert.deepEqual(nodeExecs([process.execPath, program]), [[], NODE_FLAGS], 'node bin/runsvdir: started again with them');
   });
 
   it('supervises subdirectories and symlinks to directories, skipping dot names and files', async () => {

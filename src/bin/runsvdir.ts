@@ -15,10 +15,12 @@ import { keyOf, scan, type Services } from '../runsvdir/scan.js';
 import { calledAs, scriptPath } from '../sys/argv0.js';
 import { setTitle } from '../sys/title.js';
 
-// runsvdir is started by its #! line, as plain `node`: it starts Node again
-// in its own place (same pid, same fds) with the flags the host runs with
-// (link.ts NODE_FLAGS); V8 reads some of them at start-up only. The script
-// is named as it was called, for the usage line and the process title.
+// runsvdir runs with the flags the host runs with (link.ts NODE_FLAGS), some
+// of which V8 reads at start-up only: its first lines (scripts/build.mjs) are
+// a shell script that runs node with them. Started as plain `node
+// bin/runsvdir`, it starts Node again in its own place (same pid, same fds)
+// with them. The script is named as it was called, for the usage line and the
+// process title.
 if (!process.execArgv.includes('--no-memory-reducer')) {
   try {
     execve(process.execPath, [process.argv0, ...NODE_FLAGS, scriptPath(), ...process.argv.slice(2)], process.env);
