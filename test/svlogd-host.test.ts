@@ -124,7 +124,7 @@ describe('svlogd in the runsvdir host', { skip: fs.existsSync(standin) ? false :
       process.kill(pid, 'SIGALRM');
       await restarted('kill -ALRM');
       assert.ok(fs.readdirSync(main).some((f) => f.endsWith('.s')), 'ALRM by hand rotated first');
-      // the log is taken over first: sv needs the service's own supervisor answering
+      // sv needs the service's own supervisor answering
       await until('the service supervised', () => supervised(a));
       const down = run(sv, ['down', a]);
       assert.deepEqual([down.code, down.out, down.err], [0, '', ''], 'sv down');
