@@ -31,6 +31,34 @@ const banners = {
   runsvdir: `#!/bin/sh\n':' //; exec node ${nodeFlags.join(' ')} "$0" "$@"`,
 };
 
+// esbuild's CommonJS interop wraps a builtin anew in every source file that
+// imports it: each `__toESM(require("node:fs"), 1)` copies every property of
+// fs into a fresh object of getters (27 times in the host: ~6 ms of its
+// start-up). Such an object is only ever read (an import cannot be assigned
+// to), and every one made from the same builtin is alike, so one per builtin
+// serves every importer: each call goes through __toESMOnce, which makes it at
+// the first import, when __toESM made the first, and hands it out after.
+// Only that exact call is rewritten; anything else esbuild emits stays as is.
+const INTEROP_CALL = /__toESM\(require\(("node:[a-z0-9_/]+")\), 1\)/g;
+const INTEROP_ONCE = `
+// One interop object per builtin, shared by every file that imports it (scripts/build.mjs).
+var __interop = /* @__PURE__ */ new Map();
+var __toESMOnce = (id) => {
+  let m = __interop.get(id);
+  if (m === void 0) __interop.set(id, m = __toESM(require(id), 1));
+  return m;
+};
+`;
+function shareInterop(js, file) {
+  if (js.search(INTEROP_CALL) < 0) return js;
+  // after esbuild's own definition of __toESM, which ends its runtime preamble's statement
+  const def = js.indexOf('\nvar __toESM = ');
+  const end = def < 0 ? -1 : js.indexOf('\n));\n', def);
+  if (end < 0) throw new Error(`build: ${file}: esbuild's __toESM not where it was expected`);
+  const at = end + '\n));\n'.length;
+  return js.slice(0, at) + INTEROP_ONCE + js.slice(at).replace(INTEROP_CALL, '__toESMOnce($1)');
+}
+
 async function programs(src, out) {
   const dir = path.join(root, out);
   fs.rmSync(dir, { recursive: true, force: true }); // nothing left of a program gone from src/
@@ -38,19 +66,23 @@ async function programs(src, out) {
   // Extensionless files: tell Node they are CommonJS whatever the root package says.
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "commonjs" }\n');
   const entries = entriesOf(src);
-  await Promise.all(entries.map((f) => esbuild.build({
-    entryPoints: [path.join(root, src, f)],
-    outfile: path.join(dir, f.slice(0, -3)),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['koffi'],
-    banner: { js: banners[f.slice(0, -3)] ?? '#!/usr/bin/env node' },
-    // src/sys/koffi.ts reads import.meta.url only when __filename is missing (ESM)
-    logOverride: { 'empty-import-meta': 'silent' },
-    logLevel: 'warning',
-  })));
+  await Promise.all(entries.map(async (f) => {
+    const built = await esbuild.build({
+      entryPoints: [path.join(root, src, f)],
+      outfile: path.join(dir, f.slice(0, -3)),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      external: ['koffi'],
+      banner: { js: banners[f.slice(0, -3)] ?? '#!/usr/bin/env node' },
+      // src/sys/koffi.ts reads import.meta.url only when __filename is missing (ESM)
+      logOverride: { 'empty-import-meta': 'silent' },
+      logLevel: 'warning',
+      write: false,
+    });
+    for (const o of built.outputFiles) fs.writeFileSync(o.path, shareInterop(o.text, o.path));
+  }));
   for (const f of entries) fs.chmodSync(path.join(dir, f.slice(0, -3)), 0o755);
 }
 
