@@ -3,13 +3,18 @@
 // sit idle nearly all that time; V8's own memory reducer would get there
 // too, only later. Then the pages of Node's code that start-up touched and
 // idle supervision does not need go back to the kernel (trimNow).
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { pageOutFiles } from '../memory/pageout.js';
+
+// node:v8 and node:vm are loaded when first used: node:v8 loads node:stream,
+// ~4 ms of each runsvdir process's start-up otherwise.
+const v8 = (): typeof import('node:v8') => process.getBuiltinModule('node:v8');
 
 // Every full collection also compacts the old generation (by default V8
 // leaves partly used pages as they are): at most one every few seconds here.
-v8.setFlagsFromString('--compact-on-every-full-gc');
+// Both runsvdir processes are given the flag on their command line (link.ts
+// NODE_FLAGS); whatever runs without it sets it here.
+const COMPACT_FLAG = '--compact-on-every-full-gc';
+if (!process.execArgv.includes(COMPACT_FLAG)) v8().setFlagsFromString(COMPACT_FLAG);
 
 /**
  * V8 gives the young generation's pages back only at a collection that sees
@@ -51,7 +56,7 @@ function collect(done: (ok: boolean) => void): void {
   process.emitWarning = () => {};
   let measured: Promise<unknown>;
   try {
-    measured = vm.measureMemory({ mode: 'summary', execution: 'eager' });
+    measured = process.getBuiltinModule('node:vm').measureMemory({ mode: 'summary', execution: 'eager' });
   } catch {
     return done(false);
   } finally {
@@ -67,7 +72,7 @@ function trimNow(): void {
 }
 
 function young(): number {
-  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
+  return v8().getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0;
 }
 
 /** `fn` in `ms`, unless compactSoon is called again meanwhile. */

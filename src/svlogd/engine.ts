@@ -2,7 +2,7 @@
 // stamped, and written to automatically rotated logs (man svlogd). The
 // program (main.ts) runs one on its standard input; the runsvdir host runs
 // one per log service it takes over (src/runsvdir/logger.ts), on the log pipe.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import fs from 'node:fs';
 import { now } from './clock.js';
 import type { Input } from './input.js';
@@ -78,7 +78,8 @@ export function runLogger(opt: Options, io: LoggerIO): Logger {
     as: io.as ?? ((step) => step()),
     udp: (msg, port, host, done) => {
       if (!udp) {
-        udp = dgram.createSocket('udp4');
+        // node:dgram loaded at the first line sent: most logs send none
+        udp = process.getBuiltinModule('node:dgram').createSocket('udp4');
         udp.on('error', () => { /* reported per send */ });
         udp.unref();
       }

@@ -8,7 +8,6 @@
 // blocks, signals keep working); anything else (a file, a tty, /dev/null)
 // with fs.read in large chunks.
 import fs from 'node:fs';
-import net from 'node:net';
 import { pipe, pipeSize, setPipeSize, spliceAll, tee } from '../sys/libc.js';
 import { cancel, whenReadable } from '../sys/readable.js';
 
@@ -187,7 +186,9 @@ function socketInput(onData: (chunk: Buffer) => void, onEnd: () => void, fifo: b
   if (fifo) {
     try { setPipeSize(fd, 1 << 20); } catch { /* over /proc/sys/fs/pipe-max-size: keep it */ }
   }
-  const s = new net.Socket({ fd, readable: true, writable: false });
+  // loaded at first use: the runsvdir host has no socket to read at its start
+  const { Socket } = process.getBuiltinModule('node:net');
+  const s = new Socket({ fd, readable: true, writable: false });
   let ended = false;
   const end = (): void => {
     if (ended) return;
