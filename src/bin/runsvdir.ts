@@ -52,7 +52,7 @@ const dir = args[at];
 if (dir === undefined) usage();
 let logArg: string | undefined = args[at + 1];
 // runit's runsvdir shows its own argv (the log in its last word): ours shows the same, as one string
-const shown = [calledAs(), ...args.slice(0, at + 2)];
+const shown = (): string[] => [calledAs(), ...args.slice(0, at + 2)];
 
 let titleLog: TitleLog | null = null;
 const warn = (text: string, err?: unknown): void => {
@@ -65,8 +65,8 @@ if (logArg !== undefined && logArg.length < 7) {
   warn('log service disabled.');
   logArg = undefined;
 }
-if (logArg !== undefined) titleLog = new TitleLog(shown, 'runsvdir');
-else setTitle(shown, 'runsvdir');
+// without a log, the title is set once the host is started (calledAs looks runsvdir up in PATH)
+if (logArg !== undefined) titleLog = new TitleLog(shown(), 'runsvdir');
 
 const services: Services = new Map();
 const home = path.resolve(dir);
@@ -85,7 +85,6 @@ const link = new HostLink({
 process.on('SIGTERM', () => process.exit(0));
 // SIGUSR1 kills runit's runsvdir; Node's own handler would open a debugger port.
 defaultSignal(10);
-dropKoffiZeroPages();
 process.on('SIGHUP', () => {
   link.hup();
   process.exit(111);
@@ -164,6 +163,11 @@ function update(now: Services): void {
   }
 }
 
+// The first scan first: it starts the host, whose start-up is most of the
+// wait for the first service. What is not needed for it comes after (some
+// 5 ms of runsvdir's): the five-second check, which looks again at once for a
+// change it may have missed since; the title; the zero pages (memory only).
+check(true);
 // One thread is enough for it (libuv starts its pool at this first use and
 // reads the variable then); the host and the services do not inherit it.
 const poolSize = process.env.UV_THREADPOOL_SIZE;
@@ -171,4 +175,6 @@ process.env.UV_THREADPOOL_SIZE = '1';
 fs.watchFile(home, { interval: 5000, persistent: true }, () => check(false));
 if (poolSize === undefined) delete process.env.UV_THREADPOOL_SIZE;
 else process.env.UV_THREADPOOL_SIZE = poolSize;
-check(true);
+if (last !== '') check(false); // (a first check that failed looks again soon anyway, and warns then)
+if (!titleLog) setTitle(shown(), 'runsvdir');
+dropKoffiZeroPages();

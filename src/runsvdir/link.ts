@@ -1,12 +1,13 @@
 // runsvdir's side of the supervision host: start it when there is something
 // to supervise, tell it what changes, and start it again if it dies (as
 // runsvdir restarts a dead runsv), telling it everything anew.
-// The host is started with posix_spawn and reaped by sys/children.ts, and
+// The host is started with posix_spawn (not clonespawn.ts: one child, a
+// small fd table) and reaped by sys/children.ts, and
 // told things with plain writes on a pipe: node:child_process and node:net
 // would cost runsvdir ~0.9 MB for good (net is loaded only for a log).
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { start } from '../sys/children.js';
+import { startPosix } from '../sys/children.js';
 import { O_CLOEXEC, pipe, setNonblock, setPipeSize } from '../sys/libc.js';
 import { sleepSync } from '../sys/sleep.js';
 import { encode, type Message } from './protocol.js';
@@ -164,7 +165,7 @@ export class HostLink {
         stderr = pipe(O_CLOEXEC);
         dup[2] = [stderr[1], 2];
       }
-      pid = start(process.execPath, [process.execPath, ...args], {
+      pid = startPosix(process.execPath, [process.execPath, ...args], {
         cwd: process.cwd(),
         dup,
         // -P: the supervisors in a new session too, as runsvdir -P puts each runsv.
