@@ -9,12 +9,19 @@
 // node (a program copied to /sbin, say). Without it the program cannot work:
 // it says so in runit's words and exits 111, as on any other failure to set up.
 import { writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Koffi from 'koffi';
 
 declare const __filename: string | undefined;
+declare const require: NodeJS.Require | undefined;
 const here = typeof __filename === 'string' ? __filename : import.meta.url;
+/**
+ * A require from `from`. A bundle's own require is the one for its file:
+ * node:module (~0.8 ms of every program's start) only for the rest.
+ */
+const requireFrom = (from: string): NodeJS.Require =>
+  from === here && typeof require === 'function' ? require
+    : process.getBuiltinModule('node:module').createRequire(from);
 const global = path.resolve(process.execPath, '../../lib/node_modules/runit-ts/package.json');
 
 const notFound = (e: unknown): boolean => (e as { code?: string }).code === 'MODULE_NOT_FOUND';
@@ -22,7 +29,7 @@ const notFound = (e: unknown): boolean => (e as { code?: string }).code === 'MOD
 function load(): typeof Koffi {
   let last: unknown;
   for (const from of [here, global]) {
-    const req = createRequire(from);
+    const req = requireFrom(from);
     for (const id of [`koffi/build/koffi/${process.platform}_${process.arch}/koffi.node`, 'koffi']) {
       try {
         return req(id) as typeof Koffi;
