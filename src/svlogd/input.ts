@@ -89,7 +89,8 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
   } catch {
     return null;
   }
-  const buf = Buffer.allocUnsafe(round);
+  // allocated on the first round: a logger brought up reads nothing for a while
+  let buf: Buffer | null = null;
   let closed = false;
   /** Gives back a descriptor not 0 (a host's loggers come and go). */
   const close = (): void => {
@@ -137,6 +138,7 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
         onEnd();
         return;
       }
+      if (!buf) buf = Buffer.allocUnsafe(round);
       let got = 0;
       try {
         while (got < n) got += fs.readSync(copy[0], buf, got, n - got, null);

@@ -19,6 +19,8 @@ import { STAMP_LEN } from './stamp.js';
 const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK, O_RDONLY, O_DIRECTORY, O_TRUNC } = fs.constants;
 const PAUSE_MS = 3000; // runit's pause before trying again
 const QUEUE_MAX = 1 << 25; // bytes queued while an fsync runs before input waits
+const QUEUE_MIN = 1 << 16; // the queue's first size
+const EMPTY = Buffer.alloc(0);
 
 export interface Env {
   /** What the directories' names are relative to ('' for the working directory). */
@@ -78,7 +80,8 @@ export class LogDir {
   private size = 0; // bytes in current on disk
   private vsize = 0; // bytes current will hold once the queue up to now is written
   private rotLimit = Infinity;
-  private buf = Buffer.allocUnsafe(1 << 16);
+  /** The queue: allocated on the first line (a host brings up a thousand loggers that have logged nothing yet). */
+  private buf = EMPTY;
   private len = 0;
   private off = 0;
   private marks: number[] = [];
@@ -222,7 +225,7 @@ export class LogDir {
       this.off = this.len = 0;
       if (n <= this.buf.length) return;
     }
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, QUEUE_MIN);
     while (size < this.len + n) size *= 2;
     const nb = Buffer.allocUnsafe(size);
     this.buf.copy(nb, 0, 0, this.len);
