@@ -47,6 +47,11 @@ export function openInput(onData: (chunk: Buffer) => void, onEnd: () => void, ro
   return fileInput(onData, onEnd, fd);
 }
 
+/** openInput() for `fd` known to be a pipe (a host's log pipe): no fstat to find out. */
+export function pipeInput(onData: (chunk: Buffer) => void, onEnd: () => void, round: number, fd: number): Input {
+  return teeInput(onData, onEnd, round, fd) ?? socketInput(onData, onEnd, true, fd);
+}
+
 /**
  * /dev/null, where what is written out is taken to, and the pipe a round is
  * copied into and read back from at once (so empty between rounds): one of

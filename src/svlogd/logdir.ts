@@ -69,6 +69,15 @@ interface Proc { child: unknown; save: string; owner: LogDir }
 
 const haveProcFd = fs.existsSync('/proc/self/fd');
 
+/** `file` does not exist (a stat that fails otherwise leaves it to the open that follows to say why). */
+function absent(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 export class LogDir {
   cfg: Config = defaults();
   /** Selected for the rest of a line longer than the input buffer. */
@@ -130,13 +139,14 @@ export class LogDir {
 
     let fresh = true;
     try {
-      const st = fs.statSync(d.p('current'));
-      if (st.size > 0 && (st.mode & 0o100) === 0) {
+      // none yet (undefined): a new one is created, without the exception a failed stat costs
+      const st = fs.statSync(d.p('current'), { throwIfNoEntry: false });
+      if (st && st.size > 0 && (st.mode & 0o100) === 0) {
         // Left behind by an svlogd that did not finish it: keep it as unprocessed.
         const save = d.uniqueName('.u');
         d.retrySync('unable to rename current', () => fs.renameSync(d.p('current'), d.p(save)));
         d.rmoldest();
-      } else {
+      } else if (st) {
         d.size = st.size;
         fresh = false;
       }
@@ -158,7 +168,8 @@ export class LogDir {
     const c = this.cfg;
     let text: Buffer | null = null;
     try {
-      text = fs.readFileSync(this.p('config'));
+      // Most directories have none: a stat says so without the exception a failed open costs.
+      if (!absent(this.p('config'))) text = fs.readFileSync(this.p('config'));
     } catch (e) {
       if (errCode(e) !== 'ENOENT') warn(['unable to read config: ', this.name], e);
     }
