@@ -35,7 +35,7 @@
 // until the host restarts.
 import fs from 'node:fs';
 import { GAVE_UP, type Logger, runLogger } from '../svlogd/engine.js';
-import { openInput } from '../svlogd/input.js';
+import { pipeInput } from '../svlogd/input.js';
 import type { SpawnProcessor } from '../svlogd/logdir.js';
 import { type Options, readOptions } from '../svlogd/options.js';
 import * as children from '../sys/children.js';
@@ -100,7 +100,7 @@ class Taken implements TakenLog {
       as,
       input: (onData, onEnd, round) => {
         this.reading = true;
-        return openInput(onData, onEnd, round, this.fd);
+        return pipeInput(onData, onEnd, round, this.fd); // ownEnd's, of the log pipe
       },
       spawn: spawnProcessor,
       blockingRetry: false,

@@ -78,7 +78,8 @@ function which(word: string, cwd: string): string | null {
 
 function isOurs(file: string, program = ours): boolean {
   try {
-    return fs.realpathSync(file) === program;
+    // realpath(3): one call instead of a Stats object for each component
+    return fs.realpathSync.native(file) === program;
   } catch {
     return false;
   }
@@ -115,8 +116,10 @@ function chpstUser(words: string[], dir: string): { user: User; rest: string[] }
 export function hostedLogger(dir: string): Plan | null {
   if (usable === null) usable = ours !== '' && executable(standin) && fs.existsSync(ours);
   if (!usable) return null;
-  const id = dirKey(dir);
-  if (id === null || refused.has(id)) return null;
+  if (refused.size > 0) { // a stat for each logger only once one was refused
+    const id = dirKey(dir);
+    if (id === null || refused.has(id)) return null;
+  }
   const run = path.join(dir, 'run');
   if (!executable(run)) return null; // runsv says why it cannot start it
   let text: string;

@@ -46,6 +46,11 @@ export function openInput(onData: (chunk: Buffer) => void, onEnd: () => void, ro
   return fileInput(onData, onEnd, fd);
 }
 
+/** openInput() for `fd` known to be a pipe (a host's log pipe): no fstat to find out. */
+export function pipeInput(onData: (chunk: Buffer) => void, onEnd: () => void, round: number, fd: number): Input {
+  return teeInput(onData, onEnd, round, fd) ?? socketInput(onData, onEnd, true, fd);
+}
+
 /**
  * /dev/null, where what is written out is taken to, and the pipe a round is
  * copied into and read back from at once (so empty between rounds): one of
@@ -88,7 +93,8 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
   } catch {
     return null;
   }
-  const buf = Buffer.allocUnsafe(round);
+  // allocated on the first round: a logger brought up reads nothing for a while
+  let buf: Buffer | null = null;
   let closed = false;
   /** Gives back a descriptor not 0 (a host's loggers come and go). */
   const close = (): void => {
@@ -136,6 +142,7 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
         onEnd();
         return;
       }
+      if (!buf) buf = Buffer.allocUnsafe(round);
       let got = 0;
       try {
         while (got < n) got += fs.readSync(copy[0], buf, got, n - got, null);

@@ -19,6 +19,8 @@ import { STAMP_LEN } from './stamp.js';
 const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK, O_RDONLY, O_DIRECTORY, O_TRUNC } = fs.constants;
 const PAUSE_MS = 3000; // runit's pause before trying again
 const QUEUE_MAX = 1 << 25; // bytes queued while an fsync runs before input waits
+const QUEUE_MIN = 1 << 16; // the queue's first size
+const EMPTY = Buffer.alloc(0);
 
 export interface Env {
   /** What the directories' names are relative to ('' for the working directory). */
@@ -67,6 +69,15 @@ interface Proc { child: unknown; save: string; owner: LogDir }
 
 const haveProcFd = fs.existsSync('/proc/self/fd');
 
+/** `file` does not exist (a stat that fails otherwise leaves it to the open that follows to say why). */
+function absent(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 export class LogDir {
   cfg: Config = defaults();
   /** Selected for the rest of a line longer than the input buffer. */
@@ -78,7 +89,8 @@ export class LogDir {
   private size = 0; // bytes in current on disk
   private vsize = 0; // bytes current will hold once the queue up to now is written
   private rotLimit = Infinity;
-  private buf = Buffer.allocUnsafe(1 << 16);
+  /** The queue: allocated on the first line (a host brings up a thousand loggers that have logged nothing yet). */
+  private buf = EMPTY;
   private len = 0;
   private off = 0;
   private marks: number[] = [];
@@ -127,13 +139,14 @@ export class LogDir {
 
     let fresh = true;
     try {
-      const st = fs.statSync(d.p('current'));
-      if (st.size > 0 && (st.mode & 0o100) === 0) {
+      // none yet (undefined): a new one is created, without the exception a failed stat costs
+      const st = fs.statSync(d.p('current'), { throwIfNoEntry: false });
+      if (st && st.size > 0 && (st.mode & 0o100) === 0) {
         // Left behind by an svlogd that did not finish it: keep it as unprocessed.
         const save = d.uniqueName('.u');
         d.retrySync('unable to rename current', () => fs.renameSync(d.p('current'), d.p(save)));
         d.rmoldest();
-      } else {
+      } else if (st) {
         d.size = st.size;
         fresh = false;
       }
@@ -155,7 +168,8 @@ export class LogDir {
     const c = this.cfg;
     let text: Buffer | null = null;
     try {
-      text = fs.readFileSync(this.p('config'));
+      // Most directories have none: a stat says so without the exception a failed open costs.
+      if (!absent(this.p('config'))) text = fs.readFileSync(this.p('config'));
     } catch (e) {
       if (errCode(e) !== 'ENOENT') warn(['unable to read config: ', this.name], e);
     }
@@ -222,7 +236,7 @@ export class LogDir {
       this.off = this.len = 0;
       if (n <= this.buf.length) return;
     }
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, QUEUE_MIN);
     while (size < this.len + n) size *= 2;
     const nb = Buffer.allocUnsafe(size);
     this.buf.copy(nb, 0, 0, this.len);
