@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as status from '../src/supervise/status.js';
 import { bin, run, script, until } from './helpers.js';
-import { cleanup, cleanupAll, isRunning, runsvdir, state, supervised, sv, tree } from './runsvdir-fixtures.js';
+import { cleanup, cleanupAll, hosts, isRunning, runsvdir, state, supervised, sv, tree } from './runsvdir-fixtures.js';
 
 after(cleanupAll);
 
@@ -93,6 +93,41 @@ describe('the supervision host brings a tree up', () => {
       assert.ok(isDown(at('b')), 'b was not told anything');
     } finally {
       await cleanup(d, [path.dirname(dir)]);
+    }
+  });
+
+  it('starts its first services at their own priority, and is back at it afterwards; an exec that fails is told', async (t) => {
+    if (process.getuid?.() !== 0) { t.skip('needs root (the host raises itself only where it may)'); return; }
+    const plain = Array.from({ length: 20 }, (_, i) => `p${i}`);
+    const dir = tree(plain);
+    const at = (n: string): string => path.join(dir, n);
+    // runs (access says so), but cannot be exec'd: its interpreter does not exist
+    script(path.join(at('nointerp'), 'run'), '');
+    fs.writeFileSync(path.join(at('nointerp'), 'run'), '#!/nonexistent/interpreter\n');
+    const d = runsvdir(program, [dir], dir);
+    try {
+      await until('every plain service runs', () => plain.every((n) => isRunning(at(n)) && supervised(at(n))), 30000);
+      await until('the failed exec is told', () => d.stderr().includes('runsv nointerp: fatal: unable to start ./run: file does not exist'), 30000);
+      await until('nointerp is down, wanting up', () => isDown(at('nointerp')) && state(at('nointerp'))!.want === 'u', 30000);
+      // /proc/PID/stat: field 19 the nice value, 41 the policy (0: SCHED_OTHER)
+      const sched = (stat: string): [number, number] => {
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return [Number(f[16]), Number(f[38])];
+      };
+      for (const n of plain) {
+        const pid = state(at(n))!.pid;
+        assert.deepEqual(sched(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), [0, 0], `${n} runs at SCHED_OTHER, nice 0`);
+      }
+      const [hostPid] = hosts(d);
+      assert.ok(hostPid, 'the host');
+      const threads = (): [number, number][] => fs.readdirSync(`/proc/${hostPid}/task`).map((t) => sched(fs.readFileSync(`/proc/${hostPid}/task/${t}/stat`, 'utf8')));
+      await until('every thread of the host at SCHED_OTHER again', () => threads().every(([, policy]) => policy === 0), 30000);
+      // and a service started from then on is too
+      script(path.join(at('later'), 'run'), 'exec sleep 1000');
+      await until('later runs', () => isRunning(at('later')) && supervised(at('later')), 30000);
+      assert.deepEqual(sched(fs.readFileSync(`/proc/${state(at('later'))!.pid}/stat`, 'utf8')), [0, 0]);
+    } finally {
+      await cleanup(d);
     }
   });
 });

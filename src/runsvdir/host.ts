@@ -14,6 +14,7 @@ import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, raiseNofile, setCloexec, setNonblock } from '../sys/libc.js';
 import { whenReadable } from '../sys/readable.js';
 import { setTitle } from '../sys/title.js';
+import * as boost from './boost.js';
 import { compactSoon } from './compact.js';
 import { adoptStandin, takeOver } from './logger.js';
 import { Lines, type Message } from './protocol.js';
@@ -179,6 +180,8 @@ function work(): void {
     if (inboxHead < inbox.length) { work(); return; }
     inbox.length = 0;
     inboxHead = 0;
+    // the first list taken in: each of its services has been started (or waits on control/u)
+    setImmediate(boost.end);
     if (hungUp && connected) disconnected();
   });
 }
@@ -231,6 +234,7 @@ export function host(args: string[]): void {
     process.exit(111);
   }
   setCloexec(CHANNEL, true); // services must not inherit it
+  boost.begin();
   readChannel();
 }
 

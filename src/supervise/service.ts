@@ -271,7 +271,8 @@ class Proc {
       }
     }
     const started = Date.now();
-    const ran: children.OnExit = (code, sig, status) => {
+    const ran: children.OnExit = (code, sig, status, failed) => {
+      if (failed) this.cannotStart('./run', failed);
       this.gone = true;
       this.taken = null;
       this.killTimer.cancel();

@@ -5,11 +5,17 @@
 // nobody watches. A process that uses this must not also use
 // node:child_process: its children's statuses would be taken here.
 import { AsyncResource } from 'node:async_hooks';
+import fs from 'node:fs';
 import * as clone from './clonespawn.js';
 import { kill, reapOne, spawn, spawnAsync, type SpawnOptions } from './libc.js';
+import * as unwaited from './unwaited.js';
 
-/** How a child ended: `code` if it exited, else null and `sig`; `status` is the raw wait status. */
-export type OnExit = (code: number | null, sig: number, status: number) => void;
+/**
+ * How a child ended: `code` if it exited, else null and `sig`; `status` is
+ * the raw wait status. `failed`: a child startAsync did not wait for could
+ * not exec (then code 111, as runsv's child exits when its exec fails).
+ */
+export type OnExit = (code: number | null, sig: number, status: number, failed?: Error) => void;
 
 interface Watch {
   onExit: OnExit;
@@ -46,11 +52,13 @@ function sweep(): void {
 function ended(pid: number, w: Watch, status: number): void {
   watched.delete(pid);
   watching();
+  const failed = now ? unwaited.failedExec(pid) : undefined;
+  if (failed) status = 111 << 8;
   const sig = status & 0x7f;
   const code = sig === 0 ? (status >> 8) & 0xff : null;
   // Each in its own turn and context: one that throws neither stops the
   // reaping nor is taken for another child's owner (uncaughtException).
-  w.scope.runInAsyncScope(() => setImmediate(() => { if (!w.forgotten) w.onExit(code, sig, status); }));
+  w.scope.runInAsyncScope(() => setImmediate(() => { if (!w.forgotten) w.onExit(code, sig, status, failed); }));
 }
 
 function arm(): void {
@@ -97,6 +105,7 @@ function startWith(viaClone: boolean, path: string, argv: string[], opts: SpawnO
 export function startAsync(path: string, argv: string[], opts: SpawnOptions,
   started: (err: unknown, pid: number) => void, onExit: OnExit): void {
   arm();
+  if (now && startedNow(path, argv, opts, started, onExit)) return;
   queue.push({ path, argv, opts, started, onExit, scope: new AsyncResource('runit-child') });
   next();
 }
@@ -148,6 +157,52 @@ function launch(p: Pending): void {
     if (inFlight === 0) early.clear();
     if (status !== undefined && !kill(pid, 0)) ended(pid, w, status);
   }
+}
+
+/** startAsync() does not wait for the exec while this is on (unwaited.ts). */
+let now = false;
+let trimming: NodeJS.Timeout | null = null;
+
+/**
+ * Start children without waiting for their exec (on), or wait again (off:
+ * the memory that took is given back once every such child has exec'd).
+ */
+export function startUnwaited(on: boolean): void {
+  now = on;
+  if (on || trimming) return;
+  const trim = (): void => {
+    trimming = unwaited.trim() ? null : setTimeout(trim, 100).unref();
+  };
+  trim();
+}
+
+/**
+ * startAsync(), the child started at once on this thread (unwaited.ts):
+ * false if it cannot be so. A ./run that does not exist or may not be run
+ * is left to the waiting start, which tells at once (the common mistakes);
+ * any other failed exec comes with the child's exit.
+ */
+function startedNow(path: string, argv: string[], opts: SpawnOptions,
+  started: (err: unknown, pid: number) => void, onExit: OnExit): boolean {
+  try {
+    fs.accessSync(path.startsWith('/') ? path : `${opts.cwd}/${path}`, fs.constants.X_OK);
+  } catch {
+    return false;
+  }
+  const scope = new AsyncResource('runit-child');
+  let pid: number | false;
+  try {
+    pid = unwaited.startNow(path, argv, opts.env ?? process.env, opts);
+  } catch (e) {
+    setImmediate(() => scope.runInAsyncScope(() => started(e, 0)));
+    return true;
+  }
+  if (pid === false) return false;
+  const child = pid;
+  watched.set(child, { onExit, scope, forgotten: false });
+  watching();
+  setImmediate(() => scope.runInAsyncScope(() => started(null, child)));
+  return true;
 }
 
 /** Stop watching a child: it is still reaped when it ends, and nobody is told. */

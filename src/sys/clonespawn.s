@@ -23,6 +23,9 @@
 #    72  fullmask      sigset          every signal
 #    80  emptymask     sigset          no signal
 #    88  dfl           struct sigaction  SIG_DFL, no flags, empty mask (32 bytes)
+#   120  nowait        u32             not 0: do not wait for the exec (see below)
+#   124  word          i32             with nowait: 1 before the call, cleared by
+#                                      the kernel when the child has exec'd or exited
 #   128  dups          {from, to} i32 x 8, applied in order as dup2(from, to);
 #                      from == to clears close-on-exec instead
 #   192  slots         {src, slot} i32 x 4: each src (an fd at or above keep)
@@ -33,6 +36,10 @@
 # then clone(CLONE_VM | CLONE_FILES | CLONE_VFORK | SIGCHLD): the child shares
 # memory and the fd table, and this thread sleeps until the child has exec'd
 # or exited. Then the mask and the slots (devnull again) are given back.
+# With nowait (src/sys/unwaited.ts), CLONE_CHILD_CLEARTID on the word instead
+# of CLONE_VFORK: this thread goes on at once, the request's memory stays the
+# child's until the kernel clears the word, and nothing is given back (such a
+# request has no slots); a failed exec's errno is left in err.
 #
 # In the child: chdir (while the fd a /proc/self/fd/N directory names is
 # still there), then close_range(keep, ~0, CLOSE_RANGE_UNSHARE) gives it a
@@ -70,9 +77,14 @@ spawn:
 	syscall
 	mov $56, %eax			# clone(CLONE_VM|CLONE_FILES|CLONE_VFORK|SIGCHLD, stack, 0, 0, 0)
 	mov $0x4511, %edi
+	xor %r10d, %r10d
+	cmpl $0, 120(%r12)
+	je .Lvfork
+	mov $0x200511, %edi		# nowait: CLONE_CHILD_CLEARTID on the word at 124
+	lea 124(%r12), %r10
+.Lvfork:
 	mov 56(%r12), %rsi
 	xor %edx, %edx
-	xor %r10d, %r10d
 	xor %r8d, %r8d
 	syscall
 	test %rax, %rax
@@ -84,6 +96,8 @@ spawn:
 	xor %edx, %edx
 	mov $8, %r10d
 	syscall
+	cmpl $0, 120(%r12)
+	jne .Lout
 .Lrelease:
 	xor %r13d, %r13d
 .Lfree:					# devnull on each slot again

@@ -21,22 +21,22 @@ import fs from 'node:fs';
 import { dupAbove, getCloexec, machineCode, mmap, poke, sysError, type SpawnOptions } from './libc.js';
 
 /** clonespawn.s, assembled (`as`, then `objcopy -O binary -j .text`). */
-const CODE = 'U0FUQVVJifxFMe1FO2wkLHMpQ4u87MAAAABDi7TsxAAAALoAAAgAuCQBAAAPBUiJw0iFwHhbQf/F69C4DgAAAL8CAAAASY10JEhJjVQkQEG6CAAAAA8FuDgAAAC/EUUAAEmLdCQ4MdJFMdJFMcAPBUiFwHRiSInDuA4AAAC/AgAAAEmNdCRAMdJBuggAAAAPBUUx7UU7bCQscx5Bi3wkNEOLtOzEAAAAugAACAC4JAEAAA8FQf/F69tIhdt4EEljRCQwSIXAdAZI99hIicNIidhBXUFcW8NJi3wkGEiF/3QQuFAAAAAPBUiFwA+IxgAAALi0AQAAQYt8JCS+/////7oCAAAADwVIhcAPhasAAABBvQEAAAC4DQAAAESJ70mNdCRYMdJBuggAAAAPBUH/xUGD/UB24EGDfCQgAHQMuHAAAAAPBUiFwHhtRTHtRTtsJChzNUOLvOyAAAAAQ4u07IQAAAA593UQuEgAAAC+AgAAADHSDwXrB7ghAAAADwVIhcB4M0H/xevEuA4AAAC/AgAAAEmNdCRQMdJBuggAAAAPBbg7AAAASYs8JEmLdCQISYtUJBAPBffY6wf32A0AAAEAQYlEJDC45wAAAL9/AAAADwX0';
+const CODE = 'U0FUQVVJifxFMe1FO2wkLHMpQ4u87MAAAABDi7TsxAAAALoAAAgAuCQBAAAPBUiJw0iFwHh1Qf/F69C4DgAAAL8CAAAASY10JEhJjVQkQEG6CAAAAA8FuDgAAAC/EUUAAEUx0kGDfCR4AHQKvxEFIABNjVQkfEmLdCQ4MdJFMcAPBUiFwHRqSInDuA4AAAC/AgAAAEmNdCRAMdJBuggAAAAPBUGDfCR4AHU9RTHtRTtsJCxzHkGLfCQ0Q4u07MQAAAC6AAAIALgkAQAADwVB/8Xr20iF23gQSWNEJDBIhcB0Bkj32EiJw0iJ2EFdQVxbw0mLfCQYSIX/dBC4UAAAAA8FSIXAD4jGAAAAuLQBAABBi3wkJL7/////ugIAAAAPBUiFwA+FqwAAAEG9AQAAALgNAAAARInvSY10JFgx0kG6CAAAAA8FQf/FQYP9QHbgQYN8JCAAdAy4cAAAAA8FSIXAeG1FMe1FO2wkKHM1Q4u87IAAAABDi7TshAAAADn3dRC4SAAAAL4CAAAAMdIPBesHuCEAAAAPBUiFwHgzQf/F68S4DgAAAL8CAAAASY10JFAx0kG6CAAAAA8FuDsAAABJizwkSYt0JAhJi1QkEA8F99jrB/fYDQAAAQBBiUQkMLjnAAAAv38AAAAPBfQ=';
 
 /** Spawns under way at once: three on worker threads (children.ts AT_ONCE) and one on the main thread. */
 const GROUPS = 4;
 const DUPS = 8;
 const SLOTS = 4;
 /** Each group's memory: the request, its strings, the environment's, the child's stack. */
-const REGION = 64 * 1024;
-const HEADER = 256;
+export const REGION = 64 * 1024;
+export const HEADER = 256;
 const ENV_AT = 16 * 1024;
 const STACK_TOP = REGION;
 const ENV_END = REGION - 4096;
 /** The error bit of a kernel that cannot unshare in close_range. */
 const NO_UNSHARE = 0x10000;
 
-interface Group {
+export interface Group {
   addr: number;
   slots: number[];
   /** The request's fixed fields (keep, devnull, stack, masks, SIG_DFL). */
@@ -45,10 +45,13 @@ interface Group {
   env: NodeJS.ProcessEnv | null;
 }
 
-interface Spawner {
+export interface Spawner {
   fn: ((addr: number) => number) & { async: (addr: number, cb: (err: unknown, r: number) => void) => void };
   free: Group[];
   slotSet: Set<number>;
+  /** What every request's fixed fields start from (a group's without its stack). */
+  keep: number;
+  devnull: number;
 }
 
 /** undefined: not tried yet; null: none here. */
@@ -77,19 +80,19 @@ function setUp(): Spawner | null {
       t.writeBigUInt64LE(0xffffffffffffffffn, 72); // every signal
       return { addr, slots, template: t, env: null };
     });
-    return { fn, free, slotSet: new Set(slotsOf.flat()) };
+    return { fn, free, slotSet: new Set(slotsOf.flat()), keep, devnull };
   } catch {
     return null;
   }
 }
 
-function get(): Spawner | null {
+export function get(): Spawner | null {
   if (spawner === undefined) spawner = setUp();
   return spawner;
 }
 
 /** Writes the request into g's memory; false if it does not fit (posix_spawn then). */
-function write(s: Spawner, g: Group, path: string, argv: string[], env: NodeJS.ProcessEnv, opts: SpawnOptions): boolean {
+export function write(s: Spawner, g: Group, path: string, argv: string[], env: NodeJS.ProcessEnv, opts: SpawnOptions): boolean {
   const dups: [number, number][] = [];
   const moves: [number, number][] = [];
   const targets = new Set<number>();
@@ -157,7 +160,7 @@ function writeEnv(g: Group, env: NodeJS.ProcessEnv): boolean {
 }
 
 /** The routine's answer: the pid, else the error (thrown or given); null: the kernel cannot, use posix_spawn. */
-function answer(r: number): number | Error | null {
+export function answer(r: number): number | Error | null {
   if (r > 0) return r;
   const e = -r;
   if (e & NO_UNSHARE) {

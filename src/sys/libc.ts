@@ -543,6 +543,44 @@ export function poke(addr: number, bytes: Buffer): void {
   c.poke(addr, bytes, bytes.length);
 }
 
+// Bound at first use: only a host bringing up a tree needs them.
+let later: {
+  peek: (dst: Buffer, src: number, n: number) => unknown;
+  getScheduler: (pid: number) => number;
+  setScheduler: (pid: number, policy: number, param: number[]) => number;
+  getpriority: (which: number, who: number) => number;
+} | null = null;
+const more = (): NonNullable<typeof later> => later ??= {
+  peek: lib.func('void *memcpy(_Out_ uint8_t *dst, uint64_t src, size_t n)'),
+  getScheduler: lib.func('int sched_getscheduler(int pid)'),
+  setScheduler: lib.func('int sched_setscheduler(int pid, int policy, const int *param)'),
+  getpriority: lib.func('int getpriority(int which, unsigned int who)'),
+};
+
+/** memcpy(3) of dst.length bytes from an address into dst. */
+export function peek(dst: Buffer, addr: number, n: number): void {
+  more().peek(dst, addr, n);
+}
+
+export const SCHED_OTHER = 0;
+export const SCHED_FIFO = 1;
+export const SCHED_RESET_ON_FORK = 0x40000000;
+
+/** sched_getscheduler(2) of this thread (its policy, SCHED_RESET_ON_FORK included). */
+export function schedPolicy(): number {
+  return check('sched_getscheduler', more().getScheduler(0));
+}
+
+/** sched_setscheduler(2) of this thread. */
+export function setSchedPolicy(policy: number, priority: number): void {
+  check('sched_setscheduler', more().setScheduler(0, policy, [priority]));
+}
+
+/** This process's nice value (getpriority(2); it cannot fail for the process itself). */
+export function niceValue(): number {
+  return more().getpriority(0 /* PRIO_PROCESS */, 0);
+}
+
 // A thread's own credentials: the raw system calls. glibc's setresuid,
 // setresgid and setgroups change every thread of the process (they signal
 // each other thread to make the same call); the kernel keeps credentials per
