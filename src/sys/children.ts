@@ -52,7 +52,8 @@ function sweep(): void {
 function ended(pid: number, w: Watch, status: number): void {
   watched.delete(pid);
   watching();
-  const failed = now ? unwaited.failedExec(pid) : undefined;
+  // (asked whether the burst is still on or not: such a child may end after it)
+  const failed = unwaited.failedExec(pid);
   if (failed) status = 111 << 8;
   const sig = status & 0x7f;
   const code = sig === 0 ? (status >> 8) & 0xff : null;
