@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
+import * as children from '../sys/children.js';
 import { why } from '../sys/errors.js';
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, raiseNofile, setCloexec, setNonblock } from '../sys/libc.js';
@@ -54,9 +55,22 @@ function report(e: Entry, kind: string, text: string, err?: unknown): void {
 
 function closeDir(e: Entry): void {
   if (e.fd >= 0) {
-    try { fs.closeSync(e.fd); } catch { /* closed */ }
+    closeWhenFree(e.fd);
     e.fd = -1;
   }
+}
+
+/**
+ * A child started without waiting for its exec (sys/unwaited.ts) may yet
+ * chdir through /proc/self/fd/N: the number is not given to another
+ * directory until none can.
+ */
+function closeWhenFree(fd: number): void {
+  if (children.unwaitedPending()) {
+    setTimeout(() => closeWhenFree(fd), 50).unref();
+    return;
+  }
+  try { fs.closeSync(fd); } catch { /* closed */ }
 }
 
 function start(e: Entry): void {

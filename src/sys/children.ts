@@ -45,7 +45,10 @@ function sweep(): void {
   for (let r = reapOne(); r; r = reapOne()) {
     const w = watched.get(r.pid);
     if (w) ended(r.pid, w, r.status);
-    else if (inFlight > 0) early.set(r.pid, r.status);
+    else {
+      unwaited.failedExec(r.pid); // a child forgotten: nothing kept for its pid, given again later
+      if (inFlight > 0) early.set(r.pid, r.status);
+    }
   }
 }
 
@@ -159,6 +162,9 @@ function launch(p: Pending): void {
     if (status !== undefined && !kill(pid, 0)) ended(pid, w, status);
   }
 }
+
+/** Is a child started without waiting still to exec? (It may yet chdir through a /proc/self/fd/N.) */
+export const unwaitedPending = (): boolean => unwaited.pending();
 
 /** startAsync() does not wait for the exec while this is on (unwaited.ts). */
 let now = false;

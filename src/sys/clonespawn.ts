@@ -34,7 +34,7 @@ const ENV_AT = 16 * 1024;
 const STACK_TOP = REGION;
 const ENV_END = REGION - 4096;
 /** The error bit of a kernel that cannot unshare in close_range. */
-const NO_UNSHARE = 0x10000;
+export const NO_UNSHARE = 0x10000;
 
 export interface Group {
   addr: number;
@@ -160,6 +160,11 @@ function writeEnv(g: Group, env: NodeJS.ProcessEnv): boolean {
 }
 
 /** The routine's answer: the pid, else the error (thrown or given); null: the kernel cannot, use posix_spawn. */
+/** This kernel cannot unshare the fd table in close_range (a child told so): posix_spawn from now on. */
+export function cannotUnshare(): void {
+  spawner = null;
+}
+
 export function answer(r: number): number | Error | null {
   if (r > 0) return r;
   const e = -r;

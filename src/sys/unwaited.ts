@@ -15,7 +15,7 @@
 // request, read before the memory is used again or when the child is reaped
 // (failedExec): the caller learns of it then, as runsv learns that its child
 // could not exec from the child's exit.
-import { answer, get, HEADER, REGION, write, type Group, type Spawner } from './clonespawn.js';
+import { answer, cannotUnshare, get, HEADER, NO_UNSHARE, REGION, write, type Group, type Spawner } from './clonespawn.js';
 import { madvise, mmap, peek, poke, sysError, type SpawnOptions } from './libc.js';
 
 const CHUNK = 32;
@@ -29,6 +29,8 @@ interface Request extends Group { pid: number }
 const chunks: number[] = [];
 const requests: Request[] = [];
 let next = 0;
+/** A child told that this kernel cannot unshare its fd table: none started here again. */
+let broken = false;
 /** The request of each child started here and not yet known to have exec'd or failed. */
 const byPid = new Map<number, Request>();
 /** Children whose exec failed, read from a request about to be used again. */
@@ -62,7 +64,10 @@ function read(r: Request): { word: number; err: number } {
 /** r's child has let its memory go: note a failed exec, forget the child. */
 function settle(r: Request, err: number): void {
   if (r.pid && byPid.get(r.pid) === r) {
-    if (err !== 0) failed.set(r.pid, sysError('spawn', err));
+    // (an old kernel, or a seccomp filter: not the exec's failure; the
+    // child's end, exit 127, brings ./run back in a second, started otherwise)
+    if (err & NO_UNSHARE) { broken = true; cannotUnshare(); }
+    else if (err !== 0) failed.set(r.pid, sysError('spawn', err));
     byPid.delete(r.pid);
   }
   r.pid = 0;
@@ -92,7 +97,7 @@ function take(s: Spawner): Request | null {
  */
 export function startNow(path: string, argv: string[], env: NodeJS.ProcessEnv, opts: SpawnOptions): number | false {
   const s = get();
-  if (!s || (opts.dup ?? []).some(([from]) => from >= 3)) return false;
+  if (!s || broken || (opts.dup ?? []).some(([from]) => from >= 3)) return false;
   const r = take(s);
   if (!r || !write(s, r, path, argv, env, opts)) return false;
   const a = answer(s.fn(r.addr));
@@ -106,7 +111,11 @@ export function startNow(path: string, argv: string[], env: NodeJS.ProcessEnv, o
   return a;
 }
 
-/** What the exec of a child startNow started failed with, asked once it has been reaped; undefined if it did exec. */
+/**
+ * What the exec of a child startNow started failed with, asked once it has
+ * been reaped (every reaped child: then nothing is kept for its pid);
+ * undefined if it did exec.
+ */
 export function failedExec(pid: number): Error | undefined {
   const r = byPid.get(pid);
   if (r) settle(r, read(r).err); // reaped: its word is clear
@@ -115,17 +124,23 @@ export function failedExec(pid: number): Error | undefined {
   return e;
 }
 
+/** Is a child started here still to exec (or exit)? It may yet chdir through a /proc/self/fd/N of this process's. */
+export function pending(): boolean {
+  for (const r of requests) {
+    if (r.pid === 0) continue;
+    const { word, err } = read(r);
+    if (word !== 0) return true;
+    settle(r, err);
+  }
+  return false;
+}
+
 /**
  * Give the requests' memory back when no child holds any (true), else
  * false: to be asked again later.
  */
 export function trim(): boolean {
-  for (const r of requests) {
-    if (r.pid === 0) continue;
-    const { word, err } = read(r);
-    if (word !== 0) return false;
-    settle(r, err);
-  }
+  if (pending()) return false;
   for (const base of chunks) madvise(BigInt(base), BigInt(CHUNK * REGION), 4 /* MADV_DONTNEED */);
   for (const r of requests) r.env = null;
   return true;
