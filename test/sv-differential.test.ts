@@ -87,8 +87,14 @@ async function play(pair: Pair, fx: Fixture, steps: Step[], withRunsv = true): P
     if (s) {
       // a status being written (X.new, then renamed) is finished first
       const sups = [dir, ...(hasLog ? [path.join(dir, 'log')] : [])].map((d) => path.join(d, 'supervise'));
-      await until('no write in progress', () => sups.every((d) => !fs.readdirSync(d).some((n) => n.endsWith('.new'))));
-      transcript.push(...superviseFiles(dir), ...(hasLog ? superviseFiles(path.join(dir, 'log')) : []));
+      // (a listing is taken again if one comes in the middle of a write)
+      let files: string[] = [];
+      await until('no write in progress', () => {
+        if (sups.some((d) => fs.readdirSync(d).some((n) => n.endsWith('.new')))) return false;
+        files = [...superviseFiles(dir), ...(hasLog ? superviseFiles(path.join(dir, 'log')) : [])];
+        return !files.some((l) => /^\S+\.new /.test(l));
+      });
+      transcript.push(...files);
     }
     for (const f of fx.collect ?? []) {
       let text = '(missing)';
