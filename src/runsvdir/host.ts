@@ -9,12 +9,12 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
-import * as children from '../sys/children.js';
 import { why } from '../sys/errors.js';
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, raiseNofile, setCloexec, setNonblock } from '../sys/libc.js';
 import { whenReadable } from '../sys/readable.js';
 import { setTitle } from '../sys/title.js';
+import { pending as unwaitedPending } from '../sys/unwaited.js';
 import * as boost from './boost.js';
 import { compactSoon } from './compact.js';
 import { adoptStandin, takeOver } from './logger.js';
@@ -66,7 +66,7 @@ function closeDir(e: Entry): void {
  * directory until none can.
  */
 function closeWhenFree(fd: number): void {
-  if (children.unwaitedPending()) {
+  if (unwaitedPending()) {
     setTimeout(() => closeWhenFree(fd), 50).unref();
     return;
   }

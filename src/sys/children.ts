@@ -163,9 +163,6 @@ function launch(p: Pending): void {
   }
 }
 
-/** Is a child started without waiting still to exec? (It may yet chdir through a /proc/self/fd/N.) */
-export const unwaitedPending = (): boolean => unwaited.pending();
-
 /** startAsync() does not wait for the exec while this is on (unwaited.ts). */
 let now = false;
 let trimming: NodeJS.Timeout | null = null;

@@ -29,7 +29,7 @@ const DUPS = 8;
 const SLOTS = 4;
 /** Each group's memory: the request, its strings, the environment's, the child's stack. */
 export const REGION = 64 * 1024;
-export const HEADER = 256;
+const HEADER = 256;
 const ENV_AT = 16 * 1024;
 const STACK_TOP = REGION;
 const ENV_END = REGION - 4096;
@@ -71,19 +71,22 @@ function setUp(): Spawner | null {
     // above every slot and every fd passed on so far
     const inherited = fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => { try { return !getCloexec(fd); } catch { return false; } });
     const keep = Math.max(devnull, ...slotsOf.flat(), ...inherited) + 1;
-    const free = slotsOf.map((slots, i) => {
-      const addr = base + i * REGION;
-      const t = Buffer.alloc(HEADER);
-      t.writeUInt32LE(keep, 36);
-      t.writeInt32LE(devnull, 52);
-      t.writeBigUInt64LE(BigInt(addr + STACK_TOP), 56);
-      t.writeBigUInt64LE(0xffffffffffffffffn, 72); // every signal
-      return { addr, slots, template: t, env: null };
-    });
-    return { fn, free, slotSet: new Set(slotsOf.flat()), keep, devnull };
+    const made = { keep, devnull };
+    const free = slotsOf.map((slots, i) => group(made, base + i * REGION, slots));
+    return { fn, free, slotSet: new Set(slotsOf.flat()), ...made };
   } catch {
     return null;
   }
+}
+
+/** A request's memory at addr: its fixed fields (keep, devnull, stack, masks, SIG_DFL), and slots. */
+export function group(s: Pick<Spawner, 'keep' | 'devnull'>, addr: number, slots: number[]): Group {
+  const t = Buffer.alloc(HEADER);
+  t.writeUInt32LE(s.keep, 36);
+  t.writeInt32LE(s.devnull, 52);
+  t.writeBigUInt64LE(BigInt(addr + STACK_TOP), 56);
+  t.writeBigUInt64LE(0xffffffffffffffffn, 72); // every signal
+  return { addr, slots, template: t, env: null };
 }
 
 export function get(): Spawner | null {
@@ -159,12 +162,12 @@ function writeEnv(g: Group, env: NodeJS.ProcessEnv): boolean {
   return true;
 }
 
-/** The routine's answer: the pid, else the error (thrown or given); null: the kernel cannot, use posix_spawn. */
 /** This kernel cannot unshare the fd table in close_range (a child told so): posix_spawn from now on. */
 export function cannotUnshare(): void {
   spawner = null;
 }
 
+/** The routine's answer: the pid, else the error (thrown or given); null: the kernel cannot, use posix_spawn. */
 export function answer(r: number): number | Error | null {
   if (r > 0) return r;
   const e = -r;

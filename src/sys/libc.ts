@@ -557,7 +557,7 @@ const more = (): NonNullable<typeof later> => later ??= {
   getpriority: lib.func('int getpriority(int which, unsigned int who)'),
 };
 
-/** memcpy(3) of dst.length bytes from an address into dst. */
+/** memcpy(3) of n bytes from an address into dst. */
 export function peek(dst: Buffer, addr: number, n: number): void {
   more().peek(dst, addr, n);
 }

@@ -15,7 +15,7 @@
 // request, read before the memory is used again or when the child is reaped
 // (failedExec): the caller learns of it then, as runsv learns that its child
 // could not exec from the child's exit.
-import { answer, cannotUnshare, get, HEADER, NO_UNSHARE, REGION, write, type Group, type Spawner } from './clonespawn.js';
+import { answer, cannotUnshare, get, group, NO_UNSHARE, REGION, write, type Group, type Spawner } from './clonespawn.js';
 import { madvise, mmap, peek, poke, sysError, type SpawnOptions } from './libc.js';
 
 const CHUNK = 32;
@@ -42,15 +42,10 @@ function grow(s: Spawner): boolean {
   const base = mmap(CHUNK * REGION, 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
   chunks.push(base);
   for (let i = 0; i < CHUNK; i++) {
-    const addr = base + i * REGION;
-    const t = Buffer.alloc(HEADER);
-    t.writeUInt32LE(s.keep, 36);
-    t.writeInt32LE(s.devnull, 52);
-    t.writeBigUInt64LE(BigInt(addr + REGION), 56);
-    t.writeBigUInt64LE(0xffffffffffffffffn, 72); // every signal
-    t.writeUInt32LE(1, NOWAIT);
-    t.writeInt32LE(1, WORD);
-    requests.push({ addr, slots: [], template: t, env: null, pid: 0 });
+    const r: Request = { ...group(s, base + i * REGION, []), pid: 0 };
+    r.template.writeUInt32LE(1, NOWAIT);
+    r.template.writeInt32LE(1, WORD);
+    requests.push(r);
   }
   return true;
 }
