@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as children from '../src/sys/children.js';
+import * as clone from '../src/sys/clonespawn.js';
 import { pipe } from '../src/sys/libc.js';
 import * as unwaited from '../src/sys/unwaited.js';
 import { script, tmpdir, until } from './helpers.js';
@@ -20,11 +21,15 @@ after(() => {
 interface Ended { code: number | null; sig: number; failed?: Error }
 
 /** startAsync, as Service does: the pid (or the error) and then the exit. */
-function start(file: string, cwd: string, dup: [number, number][] = [[0, 0], [1, 1], [2, 2]]): Promise<{ pid: number; ended: Promise<Ended> }> {
+function start(file: string, cwd: string): Promise<{ pid: number; ended: Promise<Ended> }> {
+  return startWith(file, [file], cwd, [[0, 0], [1, 1], [2, 2]]);
+}
+
+function startWith(file: string, argv: string[], cwd: string, dup: [number, number][]): Promise<{ pid: number; ended: Promise<Ended> }> {
   return new Promise((resolve, reject) => {
     let end!: (e: Ended) => void;
     const ended = new Promise<Ended>((r) => { end = r; });
-    children.startAsync(file, [file], { cwd, dup }, (err, pid) => {
+    children.startAsync(file, argv, { cwd, dup }, (err, pid) => {
       if (err) { reject(err); return; }
       started.push(pid);
       resolve({ pid, ended });
@@ -54,20 +59,35 @@ describe('children started without waiting for their exec', { skip }, () => {
     await until('trimmed', () => unwaited.trim());
   });
 
-  it('leave a child that needs an fd put in place to the waiting start, which gives it', async () => {
+  it('put a child\'s fds in place (a logged service\'s stdout) on slots lent until its exec, then back on /dev/null', async () => {
     const dir = tmpdir('unwaited-');
-    script(path.join(dir, 'say'), 'echo hello');
+    script(path.join(dir, 'say'), 'echo "hello $1"');
     const [r, w] = pipe();
+    const before = unwaited.started();
+    const n = 100; // more than there are slots to lend: the rest wait for them or take the waiting start
     children.startUnwaited(true);
+    let ended: Ended[];
     try {
-      const s = await start('./say', dir, [[0, 0], [w, 1], [2, 2]]);
-      assert.deepEqual(await s.ended, { code: 0, sig: 0, failed: undefined });
-      const b = Buffer.alloc(64);
-      assert.equal(b.toString('utf8', 0, fs.readSync(r, b)), 'hello\n');
+      const many = await Promise.all(Array.from({ length: n }, (_, i) => startWith('./say', [`./say`, `${i}`], dir, [[0, 0], [w, 1], [2, 2]])));
+      ended = await Promise.all(many.map((m) => m.ended));
     } finally {
       children.startUnwaited(false);
-      fs.closeSync(r);
       fs.closeSync(w);
+    }
+    for (const e of ended) assert.deepEqual(e, { code: 0, sig: 0, failed: undefined });
+    const b = Buffer.alloc(1 << 16);
+    let out = '';
+    for (let k = fs.readSync(r, b); k > 0; k = fs.readSync(r, b)) out += b.toString('utf8', 0, k);
+    fs.closeSync(r);
+    assert.deepEqual(out.split('\n').filter(Boolean).sort(), Array.from({ length: n }, (_, i) => `hello ${i}`).sort());
+    assert.ok(unwaited.started() > before, 'some of them started without waiting');
+    // every slot lent is /dev/null again, close-on-exec (none left holding the pipe: its end came)
+    const spare = clone.get()!.spare;
+    assert.equal(spare.length, clone.SPARE_SLOTS);
+    for (const fd of spare) {
+      assert.equal(fs.readlinkSync(`/proc/self/fd/${fd}`), '/dev/null');
+      const flags = parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+      assert.ok(flags & 0o2000000, `slot ${fd} close-on-exec`);
     }
   });
 

@@ -27,6 +27,13 @@ const CODE = 'U0FUQVVJifxFMe1FO2wkLHMpQ4u87MAAAABDi7TsxAAAALoAAAgAuCQBAAAPBUiJw0
 const GROUPS = 4;
 const DUPS = 8;
 const SLOTS = 4;
+/**
+ * Slots lent to the children unwaited.ts starts, each until its child has
+ * exec'd: as many as such children commonly overlap in a tree's first burst
+ * (a logged service's stdout, a logger's stdin). Every child copies them in
+ * its table of its own, and its exec closes them: some 10 µs for 64.
+ */
+export const SPARE_SLOTS = 64;
 /** Each group's memory: the request, its strings, the environment's, the child's stack. */
 export const REGION = 64 * 1024;
 const HEADER = 256;
@@ -49,6 +56,8 @@ export interface Spawner {
   fn: ((addr: number) => number) & { async: (addr: number, cb: (err: unknown, r: number) => void) => void };
   free: Group[];
   slotSet: Set<number>;
+  /** The slots free to lend (unwaited.ts). */
+  spare: number[];
   /** What every request's fixed fields start from (a group's without its stack). */
   keep: number;
   devnull: number;
@@ -68,12 +77,13 @@ function setUp(): Spawner | null {
     const devnull = dupAbove(opened, 3);
     fs.closeSync(opened);
     const slotsOf = Array.from({ length: GROUPS }, () => Array.from({ length: SLOTS }, () => dupAbove(devnull, 3)));
+    const spare = Array.from({ length: SPARE_SLOTS }, () => dupAbove(devnull, 3));
     // above every slot and every fd passed on so far
     const inherited = fs.readdirSync('/proc/self/fd').map(Number).filter((fd) => { try { return !getCloexec(fd); } catch { return false; } });
-    const keep = Math.max(devnull, ...slotsOf.flat(), ...inherited) + 1;
+    const keep = Math.max(devnull, ...slotsOf.flat(), ...spare, ...inherited) + 1;
     const made = { keep, devnull };
     const free = slotsOf.map((slots, i) => group(made, base + i * REGION, slots));
-    return { fn, free, slotSet: new Set(slotsOf.flat()), ...made };
+    return { fn, free, slotSet: new Set([...slotsOf.flat(), ...spare]), spare, ...made };
   } catch {
     return null;
   }
@@ -104,7 +114,7 @@ export function write(s: Spawner, g: Group, path: string, argv: string[], env: N
     let src = from;
     if (from >= 3) {
       // an fd an earlier dup replaced: in order, as posix_spawn applies them
-      if (targets.has(from) || moves.length === SLOTS) return false;
+      if (targets.has(from) || moves.length === g.slots.length) return false;
       src = g.slots[moves.length]!;
       moves.push([from, src]);
     }

@@ -549,17 +549,24 @@ let later: {
   getScheduler: (pid: number) => number;
   setScheduler: (pid: number, policy: number, param: number[]) => number;
   getpriority: (which: number, who: number) => number;
+  dup3: (from: number, to: number, flags: number) => number;
 } | null = null;
 const more = (): NonNullable<typeof later> => later ??= {
   peek: lib.func('void *memcpy(_Out_ uint8_t *dst, uint64_t src, size_t n)'),
   getScheduler: lib.func('int sched_getscheduler(int pid)'),
   setScheduler: lib.func('int sched_setscheduler(int pid, int policy, const int *param)'),
   getpriority: lib.func('int getpriority(int which, unsigned int who)'),
+  dup3: lib.func('int dup3(int oldfd, int newfd, int flags)'),
 };
 
 /** memcpy(3) of n bytes from an address into dst. */
 export function peek(dst: Buffer, addr: number, n: number): void {
   more().peek(dst, addr, n);
+}
+
+/** dup3(from, to, O_CLOEXEC): `to` becomes a close-on-exec copy of `from`, at no moment without the flag. */
+export function dupCloexec(from: number, to: number): void {
+  check('dup3', more().dup3(from, to, 0o2000000 /* O_CLOEXEC */));
 }
 
 export const SCHED_OTHER = 0;

@@ -10,13 +10,15 @@
 // clears the request's word (CLONE_CHILD_CLEARTID: at the child's exec, or
 // its exit). The memory comes in chunks as children overlap and is given
 // back once every word is clear (trim). A request with an fd to put on a
-// slot (an fd at or above clonespawn's `keep`) is not taken: its slot would
-// be the child's until then too. An exec that fails leaves its errno in the
+// slot (an fd at or above clonespawn's `keep`: a logged service's stdout, a
+// logger's stdin) borrows slots of clonespawn's spare ones, held until its
+// word is clear too; when none is free, it takes the waiting start. An exec
+// that fails leaves its errno in the
 // request, read before the memory is used again or when the child is reaped
 // (failedExec): the caller learns of it then, as runsv learns that its child
 // could not exec from the child's exit.
 import { answer, cannotUnshare, get, group, NO_UNSHARE, REGION, write, type Group, type Spawner } from './clonespawn.js';
-import { madvise, mmap, peek, poke, sysError, type SpawnOptions } from './libc.js';
+import { dupCloexec, madvise, mmap, peek, poke, sysError, type SpawnOptions } from './libc.js';
 
 const CHUNK = 32;
 const MAX_CHUNKS = 32;
@@ -36,9 +38,14 @@ const byPid = new Map<number, Request>();
 /** Children whose exec failed, read from a request about to be used again. */
 const failed = new Map<number, Error>();
 const look = Buffer.alloc(WORD + 4);
+/** Children started here so far. */
+let count = 0;
+/** The spawner whose spare slots requests borrow (set with the first chunk). */
+let lender: Spawner | null = null;
 
 function grow(s: Spawner): boolean {
   if (chunks.length === MAX_CHUNKS) return false;
+  lender = s;
   const base = mmap(CHUNK * REGION, 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
   chunks.push(base);
   for (let i = 0; i < CHUNK; i++) {
@@ -56,8 +63,32 @@ function read(r: Request): { word: number; err: number } {
   return { word: look.readInt32LE(WORD), err: look.readInt32LE(ERR) };
 }
 
-/** r's child has let its memory go: note a failed exec, forget the child. */
+/** devnull on r's slots again, and them back with the spare ones. */
+function giveBack(r: Request): void {
+  for (const slot of r.slots) {
+    dupCloexec(lender!.devnull, slot);
+    lender!.spare.push(slot);
+  }
+  r.slots = [];
+}
+
+/** n spare slots for r, taking back those of children that have exec'd if need be; false if there are not so many. */
+function borrow(s: Spawner, r: Request, n: number): boolean {
+  if (s.spare.length < n) {
+    for (const q of byPid.values()) {
+      if (q.slots.length === 0) continue;
+      const { word, err } = read(q);
+      if (word === 0) settle(q, err);
+    }
+  }
+  if (s.spare.length < n) return false;
+  r.slots = s.spare.splice(s.spare.length - n, n);
+  return true;
+}
+
+/** r's child has let its memory go: note a failed exec, forget the child, give its slots back. */
 function settle(r: Request, err: number): void {
+  giveBack(r);
   if (r.pid && byPid.get(r.pid) === r) {
     // (an old kernel, or a seccomp filter: not the exec's failure; the
     // child's end, exit 127, brings ./run back in a second, started otherwise)
@@ -92,18 +123,31 @@ function take(s: Spawner): Request | null {
  */
 export function startNow(path: string, argv: string[], env: NodeJS.ProcessEnv, opts: SpawnOptions): number | false {
   const s = get();
-  if (!s || broken || (opts.dup ?? []).some(([from]) => from >= 3)) return false;
+  if (!s || broken) return false;
   const r = take(s);
-  if (!r || !write(s, r, path, argv, env, opts)) return false;
+  if (!r) return false;
+  const moves = (opts.dup ?? []).filter(([from]) => from >= 3).length;
+  if (moves > 0 && !borrow(s, r, moves)) return false;
+  if (!write(s, r, path, argv, env, opts)) {
+    giveBack(r);
+    return false;
+  }
   const a = answer(s.fn(r.addr));
   if (a === null || a instanceof Error) {
     poke(r.addr + WORD, Buffer.alloc(4)); // no child has it
+    giveBack(r);
     if (a === null) return false;
     throw a;
   }
   r.pid = a;
   byPid.set(a, r);
+  count++;
   return a;
+}
+
+/** How many children have been started here (for tests: which start a child took). */
+export function started(): number {
+  return count;
 }
 
 /**
@@ -121,8 +165,7 @@ export function failedExec(pid: number): Error | undefined {
 
 /** Is a child started here still to exec (or exit)? It may yet chdir through a /proc/self/fd/N of this process's. */
 export function pending(): boolean {
-  for (const r of requests) {
-    if (r.pid === 0) continue;
+  for (const r of byPid.values()) {
     const { word, err } = read(r);
     if (word !== 0) return true;
     settle(r, err);
