@@ -130,4 +130,25 @@ describe('the supervision host brings a tree up', () => {
       await cleanup(d);
     }
   });
+  it('is started with an fd table for the whole tree, and no process keeps the fd that sized it', async () => {
+    // 40 services: 64 + 16 each wanted, a table of 1024 (runsvdir's link.ts); the host alone would need a quarter of it
+    const plain = Array.from({ length: 40 }, (_, i) => `p${i}`);
+    const dir = tree(plain);
+    const at = (n: string): string => path.join(dir, n);
+    const d = runsvdir(program, [dir], dir);
+    try {
+      await until('every service runs', () => plain.every((n) => isRunning(at(n)) && supervised(at(n))), 30000);
+      const [hostPid] = hosts(d);
+      assert.ok(hostPid, 'the host');
+      const open = fs.readdirSync(`/proc/${hostPid}/fd`).map(Number);
+      assert.ok(Math.max(...open) < 512, `the host holds fewer than 512 fds (${Math.max(...open)})`);
+      const size = Number(/^FDSize:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${hostPid}/status`, 'utf8'))![1]);
+      assert.ok(size >= 1024, `the host's fd table has room for the tree from its start (${size})`);
+      for (const pid of [d.pid, hostPid!, ...plain.map((n) => state(at(n))!.pid)]) {
+        assert.ok(!fs.existsSync(`/proc/${pid}/fd/1023`), `${pid} does not hold the fd that sized the table`);
+      }
+    } finally {
+      await cleanup(d);
+    }
+  });
 });

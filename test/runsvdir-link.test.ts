@@ -41,7 +41,7 @@ describe('runsvdir host link', () => {
     assert.ok(pid > 0 && alive(pid), 'the host was started');
     // Well over the pipe's 1 MB, in one tick: most of it must wait.
     const N = 30000;
-    for (let i = 0; i < N; i++) link.add(`2:${i}`, `service-${i}`);
+    for (let i = 0; i < N; i++) link.add([[`2:${i}`, `service-${i}`]]);
     fs.writeFileSync(out + '.go', '');
     // runsvdir exits right after a HUP: everything, HUP last, must be in the pipe by then.
     link.hup();

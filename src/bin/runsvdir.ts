@@ -156,11 +156,13 @@ function update(now: Services): void {
       link.del(key);
     }
   }
+  const added: [string, string][] = [];
   for (const [key, name] of now) {
     if (services.has(key)) continue;
     services.set(key, name);
-    link.add(key, name);
+    added.push([key, name]);
   }
+  if (added.length > 0) link.add(added);
 }
 
 // The first scan first: it starts the host, whose start-up is most of the

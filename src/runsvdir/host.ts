@@ -216,8 +216,16 @@ function disconnected(): void {
   if (entries.size === 0) process.exit(0);
 }
 
-/** runsvdir-host [-P] [-M address:port] -- DIR (DIR only names it in `ps`). */
+/**
+ * runsvdir-host [-P] [-M address:port] [-T fd] -- DIR (DIR only names it in
+ * `ps`; -T: an fd runsvdir set only to size this process's fd table, link.ts).
+ */
 export function host(args: string[]): void {
+  const tableAt = args.indexOf('-T');
+  const table = tableAt >= 0 ? Number(args[tableAt + 1]) : NaN;
+  if (Number.isInteger(table) && table > CHANNEL) {
+    try { fs.closeSync(table); } catch { /* not there: a table of the usual size */ }
+  }
   newSession = args.includes('-P');
   env = { ...process.env };
   const metricsAt = args.indexOf('-M');

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { startPosix } from '../sys/children.js';
-import { O_CLOEXEC, pipe, setNonblock, setPipeSize } from '../sys/libc.js';
+import { getrlimit, O_CLOEXEC, pipe, RLIMIT, setNonblock, setPipeSize } from '../sys/libc.js';
 import { sleepSync } from '../sys/sleep.js';
 import { encode, type Message } from './protocol.js';
 import type { Services } from './scan.js';
@@ -39,6 +39,27 @@ const CHANNEL_BYTES = 1 << 20;
 const RETRY_MS = 50;
 /** How long HUP waits for a host that does not read (then runsvdir exits anyway). */
 const HUP_WAIT_MS = 3000;
+/** What the host holds for a service: 14 fds for a logged one (its directories, pipe, locks, FIFOs, logger). */
+const FDS_PER_SERVICE = 16;
+
+/**
+ * The fd the host is given only to size its fd table (host.ts `-T`), or
+ * null when a small one will do. A process whose table is shared by other
+ * threads (Node's) or children (clonespawn.ts's) waits a whole RCU grace
+ * period, 5 to 25 ms here, each time its table doubles: eight times from 64
+ * to a tree of 1000. The fd is set in the spawned child, whose table is
+ * its own, and the table keeps its size through the exec.
+ */
+function tableFd(services: number): number | null {
+  const want = 64 + FDS_PER_SERVICE * services;
+  if (want <= 256) return null;
+  let limit: number;
+  try { limit = Number(getrlimit(RLIMIT.NOFILE).cur); } catch { return null; }
+  // the kernel rounds a table up to a power of two: the last fd of the one wanted, under the limit
+  let size = 2 ** Math.ceil(Math.log2(want));
+  if (size > limit) size = 2 ** Math.floor(Math.log2(limit));
+  return size > 256 ? size - 1 : null;
+}
 
 export interface LinkOptions {
   /** The host program (libexec/runsvdir-host). */
@@ -80,8 +101,16 @@ export class HostLink {
     return this.host?.pid;
   }
 
-  add(key: string, name: string): void {
-    this.send({ add: key, name, path: `${this.o.dir}/${name}` });
+  /**
+   * Services just put in o.services. A host not running yet is started for
+   * them, and told every service then (sized for them all: tableFd).
+   */
+  add(added: Iterable<[key: string, name: string]>): void {
+    if (!this.host) {
+      this.ensure();
+      return;
+    }
+    for (const [key, name] of added) this.send({ add: key, name, path: `${this.o.dir}/${name}` });
   }
 
   del(key: string): void {
@@ -144,10 +173,12 @@ export class HostLink {
       return;
     }
     this.lastSpawn = Date.now();
+    const table = tableFd(this.o.services.size);
     const args = [
       ...NODE_FLAGS,
       this.o.program,
       ...(this.o.newSession ? ['-P'] : []),
+      ...(table === null ? [] : ['-T', String(table)]),
       ...(this.o.metrics ? ['-M', this.o.metrics] : []),
       '--', this.o.shownDir,
     ];
@@ -161,6 +192,7 @@ export class HostLink {
       try { setPipeSize(channel[1], CHANNEL_BYTES); } catch { /* the default 64 KB, written in turns */ }
       // runsvdir's standard fds, as Node leaves them close-on-exec (a dup2 onto itself clears that).
       const dup: [number, number][] = [[0, 0], [1, 1], [2, 2], [channel[0], CHANNEL]];
+      if (table !== null) dup.push([channel[0], table]);
       if (this.o.stderr) {
         stderr = pipe(O_CLOEXEC);
         dup[2] = [stderr[1], 2];
