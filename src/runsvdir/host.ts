@@ -195,7 +195,7 @@ function work(): void {
     inbox.length = 0;
     inboxHead = 0;
     // the first list taken in: each of its services has been started (or waits on control/u)
-    setImmediate(boost.end);
+    boost.listed();
     if (hungUp && connected) disconnected();
   });
 }
