@@ -243,7 +243,8 @@ export function host(args: string[]): void {
   setTitle(['runsv', ...(dir === undefined ? [] : [`${dir.replace(/\/+$/, '')}/*`])], 'runsv');
   defaultSignal(10); // SIGUSR1 kills it as it kills a runsv; Node would open a debugger
   try { raiseNofile(); } catch { /* keep the limit we have (Node raises it itself at start) */ }
-  dropKoffiZeroPages();
+  // memory only, some 3 ms: after the first burst (boost.ts, 2 s at most), not before its first service
+  setTimeout(dropKoffiZeroPages, 2500).unref();
   process.on('uncaughtException', fault);
   process.on('unhandledRejection', fault);
   // TERM to the host is TERM to every runsv in it.

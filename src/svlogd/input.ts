@@ -27,6 +27,8 @@ export interface Input {
  * (docs/BENCHMARKS.md). It bounds what a kill may bring twice.
  */
 const ROUND_MIN = 1 << 16;
+/** A logger's first buffer: it grows (to a round at most) when more comes at once. */
+const FIRST_BUFFER = 1 << 14;
 /** How long the end of an unfinished line is waited for in the pipe (ms). */
 const UNFINISHED_MS = 1000;
 
@@ -93,7 +95,10 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
   } catch {
     return null;
   }
-  // allocated on the first round: a logger brought up reads nothing for a while
+  // allocated on the first round, as large as it needs (up to a round): a
+  // logger brought up reads nothing for a while, most then a line at a time,
+  // and a host runs a thousand of them (a megabyte each would be a gigabyte
+  // of V8's external memory, collected for)
   let buf: Buffer | null = null;
   let closed = false;
   /** Gives back a descriptor not 0 (a host's loggers come and go). */
@@ -142,7 +147,7 @@ function teeInput(onData: (chunk: Buffer) => void, onEnd: () => void, buflen: nu
         onEnd();
         return;
       }
-      if (!buf) buf = Buffer.allocUnsafe(round);
+      if (!buf || buf.length < n) buf = Buffer.allocUnsafe(Math.min(round, Math.max(FIRST_BUFFER, 2 ** Math.ceil(Math.log2(n)))));
       let got = 0;
       try {
         while (got < n) got += fs.readSync(copy[0], buf, got, n - got, null);
