@@ -113,8 +113,9 @@ export class HostLink {
     for (const [key, name] of added) this.send({ add: key, name, path: `${this.o.dir}/${name}` });
   }
 
+  /** A service just taken out of o.services (a host started later is not told of it). */
   del(key: string): void {
-    this.send({ del: key });
+    if (this.host) this.send({ del: key });
   }
 
   /**

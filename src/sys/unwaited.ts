@@ -17,6 +17,7 @@
 // request, read before the memory is used again or when the child is reaped
 // (failedExec): the caller learns of it then, as runsv learns that its child
 // could not exec from the child's exit.
+import fs from 'node:fs';
 import { answer, cannotUnshare, get, group, NO_UNSHARE, REGION, write, type Group, type Spawner } from './clonespawn.js';
 import { dupCloexec, madvise, mmap, peek, poke, sysError, type SpawnOptions } from './libc.js';
 
@@ -63,13 +64,18 @@ function read(r: Request): { word: number; err: number } {
   return { word: look.readInt32LE(WORD), err: look.readInt32LE(ERR) };
 }
 
-/** devnull on r's slots again, and them back with the spare ones. */
+/** devnull on r's slots again, and them back with the spare ones (one that cannot be is closed: never lent again). */
 function giveBack(r: Request): void {
-  for (const slot of r.slots) {
-    dupCloexec(lender!.devnull, slot);
-    lender!.spare.push(slot);
-  }
+  const slots = r.slots;
   r.slots = [];
+  for (const slot of slots) {
+    try {
+      dupCloexec(lender!.devnull, slot);
+      lender!.spare.push(slot);
+    } catch {
+      try { fs.closeSync(slot); } catch { /* closed */ }
+    }
+  }
 }
 
 /** n spare slots for r, taking back those of children that have exec'd if need be; false if there are not so many. */
