@@ -11,20 +11,18 @@
 // with the nice value the host has. It is done only where the host runs at
 // SCHED_OTHER with a nice value of 0 or more (a negative one would not reach
 // the children with that flag) and may (root: CAP_SYS_NICE), and undone once
-// the first list of services has been taken in and the host has caught up
-// with what followed (each status written, each logger set up: its event
-// loop idle for half of a few ms), or after 2 s at most.
+// the first list of services has been taken in and every child it started
+// has exec'd (the host then writes no more statuses for it, and waits), or
+// after 2 s at most.
 import * as children from '../sys/children.js';
 import { niceValue, schedPolicy, setSchedPolicy, SCHED_FIFO, SCHED_OTHER, SCHED_RESET_ON_FORK } from '../sys/libc.js';
 
 const AT_MOST_MS = 2000;
-/** How often, once the first list is in, the event loop is looked at: idle for half of this, the burst is over. */
+/** How often, once the first list is in, the host looks whether a child it started is still to exec. */
 const LOOK_MS = 4;
 let on = false;
 let timer: NodeJS.Timeout | null = null;
 let looking: NodeJS.Timeout | null = null;
-/** Node's global performance (perf_hooks', typed here as the web's). */
-const loop = (): typeof import('node:perf_hooks').performance => performance as unknown as typeof import('node:perf_hooks').performance;
 
 /** Raise the host for its first burst, if it can (nothing happens otherwise). */
 export function begin(): void {
@@ -43,13 +41,7 @@ export function begin(): void {
 /** The first list has been taken in: the burst ends once the host has caught up with it. */
 export function listed(): void {
   if (!on || looking) return;
-  let last = loop().eventLoopUtilization();
-  looking = setInterval(() => {
-    const now = loop().eventLoopUtilization();
-    const d = loop().eventLoopUtilization(now, last);
-    last = now;
-    if (d.idle * 2 >= d.idle + d.active) end();
-  }, LOOK_MS);
+  looking = setInterval(() => { if (!children.starting()) end(); }, LOOK_MS);
 }
 
 /** Back to the services' priority, and to waiting for each exec. */

@@ -163,6 +163,11 @@ function launch(p: Pending): void {
   }
 }
 
+/** Is a child startAsync() was asked for still to be started, or to exec? */
+export function starting(): boolean {
+  return inFlight > 0 || head < queue.length || unwaited.pending();
+}
+
 /** startAsync() does not wait for the exec while this is on (unwaited.ts). */
 let now = false;
 let trimming: NodeJS.Timeout | null = null;
