@@ -31,7 +31,7 @@ const SLOTS = 4;
  * Slots lent to the children unwaited.ts starts, each until its child has
  * exec'd: as many as such children commonly overlap in a tree's first burst
  * (a logged service's stdout, a logger's stdin). Every child copies them in
- * its table of its own, and its exec closes them: some 10 µs for 64.
+ * its table of its own, and its exec closes them (64 entries more of each).
  */
 export const SPARE_SLOTS = 64;
 /** Each group's memory: the request, its strings, the environment's, the child's stack. */

@@ -566,7 +566,7 @@ export function peek(dst: Buffer, addr: number, n: number): void {
 
 /** dup3(from, to, O_CLOEXEC): `to` becomes a close-on-exec copy of `from`, at no moment without the flag. */
 export function dupCloexec(from: number, to: number): void {
-  check('dup3', more().dup3(from, to, 0o2000000 /* O_CLOEXEC */));
+  check('dup3', more().dup3(from, to, O_CLOEXEC));
 }
 
 export const SCHED_OTHER = 0;
