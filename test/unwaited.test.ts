@@ -25,11 +25,12 @@ function start(file: string, cwd: string): Promise<{ pid: number; ended: Promise
   return startWith(file, [file], cwd, [[0, 0], [1, 1], [2, 2]]);
 }
 
-function startWith(file: string, argv: string[], cwd: string, dup: [number, number][]): Promise<{ pid: number; ended: Promise<Ended> }> {
+function startWith(file: string, argv: string[], cwd: string, dup: [number, number][],
+  env?: NodeJS.ProcessEnv): Promise<{ pid: number; ended: Promise<Ended> }> {
   return new Promise((resolve, reject) => {
     let end!: (e: Ended) => void;
     const ended = new Promise<Ended>((r) => { end = r; });
-    children.startAsync(file, argv, { cwd, dup }, (err, pid) => {
+    children.startAsync(file, argv, { cwd, dup, env }, (err, pid) => {
       if (err) { reject(err); return; }
       started.push(pid);
       resolve({ pid, ended });
@@ -89,6 +90,33 @@ describe('children started without waiting for their exec', { skip }, () => {
       const flags = parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
       assert.ok(flags & 0o2000000, `slot ${fd} close-on-exec`);
     }
+  });
+
+  it('give each child the environment it is started with, the one most children share and others', async () => {
+    const dir = tmpdir('unwaited-');
+    script(path.join(dir, 'env'), 'echo "$1 $V"');
+    const [r, w] = pipe();
+    const shared = { PATH: process.env.PATH, V: 'shared' };
+    const n = 60;
+    const envOf = (i: number): NodeJS.ProcessEnv => (i % 3 === 2 ? { PATH: process.env.PATH, V: `own${i}` } : shared);
+    children.startUnwaited(true);
+    let ended: Ended[];
+    try {
+      const many = await Promise.all(Array.from({ length: n }, (_, i) => startWith('./env', ['./env', `${i}`], dir, [[0, 0], [w, 1], [2, 2]], envOf(i))));
+      ended = await Promise.all(many.map((m) => m.ended));
+      // and with the waiting start (clonespawn.ts) too
+      const more = await Promise.all([n, n + 1, n + 2].map((i) => startWith('./env', ['./env', `${i}`], dir, [[0, 0], [w, 1], [2, 2]], envOf(i))));
+      ended.push(...await Promise.all(more.map((m) => m.ended)));
+    } finally {
+      children.startUnwaited(false);
+      fs.closeSync(w);
+    }
+    for (const e of ended) assert.deepEqual(e, { code: 0, sig: 0, failed: undefined });
+    const b = Buffer.alloc(1 << 16);
+    let out = '';
+    for (let k = fs.readSync(r, b); k > 0; k = fs.readSync(r, b)) out += b.toString('utf8', 0, k);
+    fs.closeSync(r);
+    assert.deepEqual(out.split('\n').filter(Boolean).sort(), Array.from({ length: n + 3 }, (_, i) => `${i} ${envOf(i).V}`).sort());
   });
 
   it('leave a ./run that does not exist to the waiting start, which throws at once', async () => {

@@ -18,6 +18,7 @@ import { pending as unwaitedPending } from '../sys/unwaited.js';
 import * as boost from './boost.js';
 import { compactSoon } from './compact.js';
 import { adoptStandin, takeOver } from './logger.js';
+import { sameLookups } from './logrun.js';
 import { Lines, type Message } from './protocol.js';
 
 interface Entry {
@@ -190,8 +191,14 @@ function work(): void {
   working = true;
   setImmediate(() => {
     working = false;
-    for (let n = 0; n < PER_TURN && inboxHead < inbox.length; n++) handle(inbox[inboxHead++]!);
-    if (inboxHead < inbox.length) { work(); return; }
+    sameLookups(true); // for the loggers of the list being taken in
+    try {
+      for (let n = 0; n < PER_TURN && inboxHead < inbox.length; n++) handle(inbox[inboxHead++]!);
+    } finally {
+      if (inboxHead < inbox.length) work(); // the rest next turn, even after a fault
+      else sameLookups(false);
+    }
+    if (inboxHead < inbox.length) return;
     inbox.length = 0;
     inboxHead = 0;
     // the first list taken in: each of its services has been started (or waits on control/u)

@@ -76,6 +76,33 @@ function which(word: string, cwd: string): string | null {
   return null;
 }
 
+/**
+ * What `which` and `isOurs` said of a word of a log/run, by user and word,
+ * while one list from runsvdir is handled (sameLookups): a tree's loggers
+ * name the same svlogd, looked up once instead of once per logger. Null:
+ * every start looks them up (a logger started again, alone).
+ */
+let lookups: Map<string, boolean> | null = null;
+
+/** From now on (true) until false, a program named again is taken to be what it was. */
+export function sameLookups(on: boolean): void {
+  lookups = on ? (lookups ?? new Map()) : null;
+}
+
+/** Is `exec word` in `cwd` this installation's `program` (looked up as `user`, null: as the host)? */
+function runsOurs(word: string, cwd: string, program: string, user: User | null): boolean {
+  // a word or PATH relative to the directory is looked up for it alone
+  const shared = word.includes('/') ? path.isAbsolute(word)
+    : (process.env.PATH ?? '/bin:/usr/bin').split(':').every((d) => path.isAbsolute(d));
+  const key = `${user ? `${user.uid}:${user.groups.join(',')}` : '-'}:${word}`;
+  const known = shared ? lookups?.get(key) : undefined;
+  if (known !== undefined) return known;
+  const prog = which(word, cwd);
+  const yes = prog !== null && isOurs(prog, program);
+  if (shared) lookups?.set(key, yes);
+  return yes;
+}
+
 function isOurs(file: string, program = ours): boolean {
   try {
     // realpath(3): one call instead of a Stats object for each component
@@ -95,8 +122,7 @@ export interface Plan { words: string[]; user: User | null }
  */
 function chpstUser(words: string[], dir: string): { user: User; rest: string[] } | null {
   if (path.basename(words[0]!) !== 'chpst') return null; // envdir, setuidgid, ... are chpst too
-  const prog = which(words[0]!, dir);
-  if (!prog || !isOurs(prog, ourChpst)) return null;
+  if (!runsOurs(words[0]!, dir, ourChpst, null)) return null;
   const w = words[1] ?? '';
   let spec: string;
   let rest: string[];
@@ -136,8 +162,7 @@ export function hostedLogger(dir: string): Plan | null {
   const opt = readOptions(svlogd.slice(1));
   if (!opt) return null; // svlogd prints its usage: let it
   const checks = (): boolean => {
-    const prog = which(svlogd[0]!, dir); // chpst looks svlogd up as the user
-    if (!prog || !isOurs(prog)) return false;
+    if (!runsOurs(svlogd[0]!, dir, ours, user)) return false; // chpst looks svlogd up as the user
     // A directory that cannot be opened: svlogd's own warnings and exit tell it.
     for (const d of opt.dirs) {
       try {

@@ -19,7 +19,10 @@ import { STAMP_LEN } from './stamp.js';
 const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK, O_RDONLY, O_DIRECTORY, O_TRUNC } = fs.constants;
 const PAUSE_MS = 3000; // runit's pause before trying again
 const QUEUE_MAX = 1 << 25; // bytes queued while an fsync runs before input waits
-const QUEUE_MIN = 1 << 16; // the queue's first size
+// The queue's first size: under half of Buffer.poolSize, so that it is a
+// slice of Node's pool, not an allocation of its own (a host starts a logger
+// for each service at once); it doubles as lines come faster.
+const QUEUE_MIN = 1 << 11;
 const EMPTY = Buffer.alloc(0);
 
 export interface Env {

@@ -18,7 +18,7 @@
 // Elsewhere (another architecture, an older kernel, a request that does not
 // fit) the callers use posix_spawn: start() and startAsync() return false.
 import fs from 'node:fs';
-import { dupAbove, getCloexec, machineCode, mmap, poke, sysError, type SpawnOptions } from './libc.js';
+import { dupAbove, getCloexec, machineCode, mmap, munmap, poke, sysError, type SpawnOptions } from './libc.js';
 
 /** clonespawn.s, assembled (`as`, then `objcopy -O binary -j .text`). */
 const CODE = 'U0FUQVVJifxFMe1FO2wkLHMpQ4u87MAAAABDi7TsxAAAALoAAAgAuCQBAAAPBUiJw0iFwHh1Qf/F69C4DgAAAL8CAAAASY10JEhJjVQkQEG6CAAAAA8FuDgAAAC/EUUAAEUx0kGDfCR4AHQKvxEFIABNjVQkfEmLdCQ4MdJFMcAPBUiFwHRqSInDuA4AAAC/AgAAAEmNdCRAMdJBuggAAAAPBUGDfCR4AHU9RTHtRTtsJCxzHkGLfCQ0Q4u07MQAAAC6AAAIALgkAQAADwVB/8Xr20iF23gQSWNEJDBIhcB0Bkj32EiJw0iJ2EFdQVxbw0mLfCQYSIX/dBC4UAAAAA8FSIXAD4jGAAAAuLQBAABBi3wkJL7/////ugIAAAAPBUiFwA+FqwAAAEG9AQAAALgNAAAARInvSY10JFgx0kG6CAAAAA8FQf/FQYP9QHbgQYN8JCAAdAy4cAAAAA8FSIXAeG1FMe1FO2wkKHM1Q4u87IAAAABDi7TshAAAADn3dRC4SAAAAL4CAAAAMdIPBesHuCEAAAAPBUiFwHgzQf/F68S4DgAAAL8CAAAASY10JFAx0kG6CAAAAA8FuDsAAABJizwkSYt0JAhJi1QkEA8F99jrB/fYDQAAAQBBiUQkMLjnAAAAv38AAAAPBfQ=';
@@ -121,7 +121,8 @@ export function write(s: Spawner, g: Group, path: string, argv: string[], env: N
     targets.add(to);
     dups.push([src, to]);
   }
-  if (g.env !== env && !writeEnv(g, env)) return false;
+  const ep = envp(g, env);
+  if (ep === null) return false;
   const strings = [path, opts.cwd, ...argv];
   let size = HEADER + 8 * (argv.length + 1);
   for (const x of strings) size += 3 * x.length + 1;
@@ -138,7 +139,7 @@ export function write(s: Spawner, g: Group, path: string, argv: string[], env: N
   };
   b.writeBigUInt64LE(BigInt(put(path)), 0);
   b.writeBigUInt64LE(BigInt(g.addr + vec), 8);
-  b.writeBigUInt64LE(BigInt(g.addr + ENV_AT), 16);
+  b.writeBigUInt64LE(BigInt(ep), 16);
   b.writeBigUInt64LE(BigInt(put(opts.cwd)), 24);
   argv.forEach((x, i) => b.writeBigUInt64LE(BigInt(put(x)), vec + 8 * i));
   b.writeBigUInt64LE(0n, vec + 8 * argv.length);
@@ -152,24 +153,57 @@ export function write(s: Spawner, g: Group, path: string, argv: string[], env: N
   return true;
 }
 
-/** The environment as envp at ENV_AT (written once while it is the same object). */
-function writeEnv(g: Group, env: NodeJS.ProcessEnv): boolean {
+/** env as an envp array followed by its strings, for memory at addr; null if over `room` bytes. */
+function envBytes(env: NodeJS.ProcessEnv, addr: number, room: number): Buffer | null {
   const vars: string[] = [];
   for (const k in env) if (env[k] !== undefined) vars.push(`${k}=${env[k]}`);
   let size = 8 * (vars.length + 1);
   for (const v of vars) size += 3 * v.length + 1;
-  if (size > ENV_END - ENV_AT) return false;
+  if (size > room) return null;
   const b = Buffer.allocUnsafe(size);
   let at = 8 * (vars.length + 1);
   vars.forEach((v, i) => {
-    b.writeBigUInt64LE(BigInt(g.addr + ENV_AT + at), 8 * i);
+    b.writeBigUInt64LE(BigInt(addr + at), 8 * i);
     at += b.write(v, at);
     b[at++] = 0;
   });
   b.writeBigUInt64LE(0n, 8 * vars.length);
-  poke(g.addr + ENV_AT, b.subarray(0, at));
-  g.env = env;
-  return true;
+  return b.subarray(0, at);
+}
+
+/**
+ * The first environment asked for but process.env (the copy a supervisor
+ * gives every child but those with a variable of their own), written once in memory of its own
+ * that every request's envp then points at. Never written again nor given
+ * back: a child may read it until its exec. undefined: none asked for yet;
+ * null: it did not fit.
+ */
+let common: { env: NodeJS.ProcessEnv; envp: number } | null | undefined;
+
+/** The envp for a request of g's with env; null if env does not fit (posix_spawn then). */
+function envp(g: Group, env: NodeJS.ProcessEnv): number | null {
+  // (not process.env, which may change while it is the same object)
+  if (common === undefined && env !== process.env) {
+    common = null;
+    const room = ENV_END - ENV_AT;
+    let addr = 0;
+    try { addr = mmap(room, 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0); } catch { /* each request's own then */ }
+    const b = addr ? envBytes(env, addr, room) : null;
+    if (b) {
+      poke(addr, b);
+      common = { env, envp: addr };
+    } else if (addr) {
+      munmap(addr, room);
+    }
+  }
+  if (common?.env === env) return common.envp;
+  if (g.env !== env) {
+    const b = envBytes(env, g.addr + ENV_AT, ENV_END - ENV_AT);
+    if (!b) return null;
+    poke(g.addr + ENV_AT, b);
+    g.env = env;
+  }
+  return g.addr + ENV_AT;
 }
 
 /** This kernel cannot unshare the fd table in close_range (a child told so): posix_spawn from now on. */
