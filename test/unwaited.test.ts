@@ -38,6 +38,15 @@ function startWith(file: string, argv: string[], cwd: string, dup: [number, numb
   });
 }
 
+/** The lines read from fd until its end (it is closed then). */
+function linesOf(fd: number): string[] {
+  const b = Buffer.alloc(1 << 16);
+  let out = '';
+  for (let k = fs.readSync(fd, b); k > 0; k = fs.readSync(fd, b)) out += b.toString('utf8', 0, k);
+  fs.closeSync(fd);
+  return out.split('\n').filter(Boolean);
+}
+
 describe('children started without waiting for their exec', { skip }, () => {
   it('run, exit with their own status, and tell an exec that failed as runsv\'s child does (exit 111)', async () => {
     const dir = tmpdir('unwaited-');
@@ -76,11 +85,7 @@ describe('children started without waiting for their exec', { skip }, () => {
       fs.closeSync(w);
     }
     for (const e of ended) assert.deepEqual(e, { code: 0, sig: 0, failed: undefined });
-    const b = Buffer.alloc(1 << 16);
-    let out = '';
-    for (let k = fs.readSync(r, b); k > 0; k = fs.readSync(r, b)) out += b.toString('utf8', 0, k);
-    fs.closeSync(r);
-    assert.deepEqual(out.split('\n').filter(Boolean).sort(), Array.from({ length: n }, (_, i) => `hello ${i}`).sort());
+    assert.deepEqual(linesOf(r).sort(), Array.from({ length: n }, (_, i) => `hello ${i}`).sort());
     assert.ok(unwaited.started() > before, 'some of them started without waiting');
     // every slot lent is /dev/null again, close-on-exec (none left holding the pipe: its end came)
     const spare = clone.get()!.spare;
@@ -112,11 +117,7 @@ describe('children started without waiting for their exec', { skip }, () => {
       fs.closeSync(w);
     }
     for (const e of ended) assert.deepEqual(e, { code: 0, sig: 0, failed: undefined });
-    const b = Buffer.alloc(1 << 16);
-    let out = '';
-    for (let k = fs.readSync(r, b); k > 0; k = fs.readSync(r, b)) out += b.toString('utf8', 0, k);
-    fs.closeSync(r);
-    assert.deepEqual(out.split('\n').filter(Boolean).sort(), Array.from({ length: n + 3 }, (_, i) => `${i} ${envOf(i).V}`).sort());
+    assert.deepEqual(linesOf(r).sort(), Array.from({ length: n + 3 }, (_, i) => `${i} ${envOf(i).V}`).sort());
   });
 
   it('leave a ./run that does not exist to the waiting start, which throws at once', async () => {

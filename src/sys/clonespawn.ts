@@ -173,10 +173,10 @@ function envBytes(env: NodeJS.ProcessEnv, addr: number, room: number): Buffer | 
 
 /**
  * The first environment asked for but process.env (the copy a supervisor
- * gives every child but those with a variable of their own), written once in memory of its own
- * that every request's envp then points at. Never written again nor given
- * back: a child may read it until its exec. undefined: none asked for yet;
- * null: it did not fit.
+ * gives every child but those with a variable of their own), written once in
+ * memory of its own that every request's envp then points at. Never written
+ * again nor given back: a child may read it until its exec. undefined: none
+ * asked for yet; null: it did not fit.
  */
 let common: { env: NodeJS.ProcessEnv; envp: number } | null | undefined;
 
