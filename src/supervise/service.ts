@@ -315,6 +315,9 @@ class Proc {
     this.notify?.spawned();
     if (!child) { this.dropNotify(); this.ranOut(111, 0); return; }
     this.child = child;
+    // the second between starts counts from the fork, as runit's runsv takes the time
+    // after it: control/u or a busy loop between the decision and the fork is not part of it
+    this.lastStart = Date.now();
     this.noteRecord({ starts: this.rec.starts + 1, startedAt: this.lastStart / 1000, nextStart: null }, false);
     this.paused = false;
     this.changed(STATE.run, child);
