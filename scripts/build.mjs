@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { buildPages } from './man.mjs';
 import { writeStandin } from './standin.mjs';
+import { writeStart } from './start.mjs';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const entriesOf = (dir) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.ts'));
@@ -27,8 +28,14 @@ const entriesOf = (dir) => fs.readdirSync(path.join(root, dir)).filter((f) => f.
 const linkTs = fs.readFileSync(path.join(root, 'src/runsvdir/link.ts'), 'utf8');
 const nodeFlags = [...(/export const NODE_FLAGS = \[([^\]]*)\]/.exec(linkTs)?.[1] ?? '').matchAll(/'(--[^']+)'/g)].map((m) => m[1]);
 if (nodeFlags.length === 0) throw new Error('build: no NODE_FLAGS in src/runsvdir/link.ts');
+// Where libexec/runsvdir-start is built (scripts/start.mjs), the script runs
+// it instead (given any argument), to start the host beside runsvdir's own
+// Node (src/runsvdir/start.s); libexec/ is found beside bin/, through a
+// symbolic link if need be.
+const flags = nodeFlags.join(' ');
 const banners = {
-  runsvdir: `#!/bin/sh\n':' //; exec node ${nodeFlags.join(' ')} "$0" "$@"`,
+  runsvdir: `#!/bin/sh\n':' //; L=\${0%/*}/../libexec; [ -x "$L/runsvdir-start" ] || { L=$(readlink -f -- "$0" 2>/dev/null) && L=\${L%/*}/../libexec; }; `
+    + `[ $# -gt 0 ] && [ -x "$L/runsvdir-start" ] && N=$(command -v node) && exec "$L/runsvdir-start" "$N" ${flags} "$L/runsvdir-host" "$0" "$@"; exec node ${flags} "$0" "$@"`,
 };
 
 // esbuild's CommonJS interop wraps a builtin anew in every source file that
@@ -90,6 +97,7 @@ await Promise.all([programs('src/bin', 'bin'), programs('src/libexec', 'libexec'
 // What stands for a logger the host runs itself (scripts/standin.mjs): named
 // svlogd, so that ps, pidof and top call it so.
 writeStandin(path.join(root, 'libexec/svlogd'));
+writeStart(path.join(root, 'libexec/runsvdir-start'));
 
 // Programs that are other programs under another name (chpst's personalities,
 // runit-init). A link is made only when its target has been built. npm pack

@@ -22,17 +22,31 @@ describe('runsvdir', () => {
     assert.equal(r.err, `usage: ${program} [-P] dir\n\n`, 'named as called, as runit\'s');
   });
 
-  it('starts Node once, with the host\'s flags, from its #! line (and again itself when run as node bin/runsvdir)', (t) => {
+  it('starts Node once, with the host\'s flags, from its #! line (and again itself when run as node bin/runsvdir); given words, the host beside it', (t) => {
     const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p));
     if (!strace) { t.skip('strace not installed (apt-get install strace)'); return; }
-    const out = path.join(tmpdir(), 'trace');
+    // one file a process (-ff): two execs at once are not split into unfinished halves
+    const dir = tmpdir();
+    let lines: string[] = [];
     const nodeExecs = (argv: string[]): string[][] => {
-      run(strace, ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', out, ...argv]);
-      return fs.readFileSync(out, 'utf8').split('\n').filter((l) => /execve\("[^"]*\/node", .* = 0$/.test(l))
+      for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
+      run(strace, ['-ff', '-qq', '-s', '4096', '-e', 'trace=execve', '-e', 'signal=none', '-o', path.join(dir, 'trace'), ...argv]);
+      lines = fs.readdirSync(dir).sort((x, y) => Number(x.split('.')[1]) - Number(y.split('.')[1]))
+        .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n'));
+      return lines.filter((l) => /^execve\("[^"]*\/node", .* = 0$/.test(l))
         .map((l) => [...l.matchAll(/"(--[^"]+)"/g)].map((m) => m[1]!));
     };
     assert.deepEqual(nodeExecs([program]), [NODE_FLAGS], 'one node, with the flags');
     assert.deepEqual(nodeExecs([process.execPath, program]), [[], NODE_FLAGS], 'node bin/runsvdir: started again with them');
+    // given words, the launcher (x86-64) starts the host beside it: each once, with the flags
+    // (a bad -M: runsvdir says so and exits, the host exits with it)
+    const both = nodeExecs([program, '-M', 'nowhere', tmpdir()]);
+    if (fs.existsSync(path.join(path.dirname(program), '../libexec/runsvdir-start'))) {
+      assert.deepEqual(both, [NODE_FLAGS, NODE_FLAGS], 'the host and runsvdir, with the flags');
+      assert.equal(lines.filter((l) => /^execve\("[^"]*\/node"/.test(l) && l.includes(`"${NODE_FLAGS.at(-1)}", "${path.dirname(program)}/../libexec/runsvdir-host", "${program}"`)).length, 1, 'one of them the host');
+    } else {
+      assert.deepEqual(both, [NODE_FLAGS], 'one node, with the flags');
+    }
   });
 
   it('supervises subdirectories and symlinks to directories, skipping dot names and files', async () => {

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { why } from '../sys/errors.js';
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
 import { defaultSignal, execve } from '../sys/libc.js';
-import { parseAddress } from '../runsvdir/address.js';
+import { parseArgs } from '../runsvdir/args.js';
 import { compactSoon } from '../runsvdir/compact.js';
-import { HostLink, NODE_FLAGS } from '../runsvdir/link.js';
+import { HostLink, NODE_FLAGS, startedHost } from '../runsvdir/link.js';
 import { TitleLog } from '../runsvdir/proctitle.js';
 import { keyOf, scan, type Services } from '../runsvdir/scan.js';
 import { calledAs, scriptPath } from '../sys/argv0.js';
@@ -28,29 +28,17 @@ if (!process.execArgv.includes('--no-memory-reducer')) {
 }
 
 const args = process.argv.slice(2);
-const usage = (): never => {
+const parsed = parseArgs(args);
+if (parsed === 'usage') {
   // runit's words exactly, naming itself as called (-M is ours: runsvdir(8) documents it)
   try { fs.writeSync(2, `usage: ${calledAs()} [-P] dir\n\n`); } catch { /* no stderr */ }
   process.exit(1);
-};
-// -P (runit's), -M ADDRESS:PORT (ours: metrics), in either order, before dir
-let newSession = false;
-let metrics: string | undefined;
-let at = 0;
-for (; at < args.length; at++) {
-  const a = args[at]!;
-  if (a === '-P') newSession = true;
-  else if (a === '-M') { metrics = args[++at]; if (metrics === undefined) usage(); }
-  else if (a.startsWith('-M') && a.length > 2) metrics = a.slice(2);
-  else break;
 }
-if (metrics !== undefined && !parseAddress(metrics)) {
-  try { fs.writeSync(2, `runsvdir: fatal: not an address:port to serve metrics on: ${metrics}\n`); } catch { /* no stderr */ }
+if ('badAddress' in parsed) {
+  try { fs.writeSync(2, `runsvdir: fatal: not an address:port to serve metrics on: ${parsed.badAddress}\n`); } catch { /* no stderr */ }
   process.exit(1);
 }
-const dir = args[at];
-if (dir === undefined) usage();
-let logArg: string | undefined = args[at + 1];
+const { newSession, metrics, dir, at } = parsed;
 // runit's runsvdir shows its own argv (the log in its last word): ours shows the same, as one string
 const shown = (): string[] => [calledAs(), ...args.slice(0, at + 2)];
 
@@ -60,13 +48,12 @@ const warn = (text: string, err?: unknown): void => {
   if (titleLog) { titleLog.write(Buffer.from(line)); return; }
   try { fs.writeSync(2, line); } catch { /* no stderr */ }
 };
-if (logArg !== undefined && logArg.length < 7) {
+if (parsed.shortLog) {
   warn('log must have at least seven characters.');
   warn('log service disabled.');
-  logArg = undefined;
 }
 // without a log, the title is set once the host is started (calledAs looks runsvdir up in PATH)
-if (logArg !== undefined) titleLog = new TitleLog(shown(), 'runsvdir');
+if (parsed.log !== undefined) titleLog = new TitleLog(shown(), 'runsvdir');
 
 const services: Services = new Map();
 const home = path.resolve(dir);
@@ -80,6 +67,7 @@ const link = new HostLink({
   services,
   stderr: titleLog ? (b) => titleLog!.write(b) : null,
   warn,
+  early: startedHost(),
 });
 
 process.on('SIGTERM', () => process.exit(0));
@@ -170,6 +158,7 @@ function update(now: Services): void {
 // 5 ms of runsvdir's): the five-second check, which looks again at once for a
 // change it may have missed since; the title; the zero pages (memory only).
 check(true);
+link.scanned();
 // One thread is enough for it (libuv starts its pool at this first use and
 // reads the variable then); the host and the services do not inherit it.
 const poolSize = process.env.UV_THREADPOOL_SIZE;

@@ -11,12 +11,14 @@ import { Step } from '../supervise/files.js';
 import { Service } from '../supervise/service.js';
 import { why } from '../sys/errors.js';
 import { dropKoffiZeroPages } from '../memory/zeropages.js';
-import { defaultSignal, raiseNofile, setCloexec, setNonblock } from '../sys/libc.js';
+import { defaultSignal, dup2, dupCloexec, raiseNofile, setCloexec, setNonblock, setsid } from '../sys/libc.js';
 import { whenReadable } from '../sys/readable.js';
 import { setTitle } from '../sys/title.js';
 import { pending as unwaitedPending } from '../sys/unwaited.js';
 import * as boost from './boost.js';
+import { parseArgs } from './args.js';
 import { compactSoon } from './compact.js';
+import { LAUNCHER_TABLE, tableFd } from './fdtable.js';
 import { adoptStandin, takeOver } from './logger.js';
 import { sameLookups } from './logrun.js';
 import { Lines, type Message } from './protocol.js';
@@ -185,12 +187,29 @@ let working = false;
 /** The channel has ended (runsvdir is gone). */
 let hungUp = false;
 const PER_TURN = 8;
+/**
+ * Started by the launcher, with a table of LAUNCHER_TABLE fds: made large
+ * enough for the first list at once, if it needs more (fdtable.ts), one wait
+ * rather than one at each doubling.
+ */
+let growTable = false;
+
+function sizeTable(services: number): void {
+  growTable = false;
+  const last = tableFd(services, LAUNCHER_TABLE);
+  if (last === null) return;
+  try {
+    dupCloexec(CHANNEL, last);
+    fs.closeSync(last);
+  } catch { /* it grows as it is used */ }
+}
 
 function work(): void {
   if (working) return;
   working = true;
   setImmediate(() => {
     working = false;
+    if (growTable) sizeTable(inbox.length - inboxHead);
     sameLookups(true); // for the loggers of the list being taken in
     try {
       for (let n = 0; n < PER_TURN && inboxHead < inbox.length; n++) handle(inbox[inboxHead++]!);
@@ -228,25 +247,47 @@ function disconnected(): void {
  * `ps`; -T: an fd runsvdir set only to size this process's fd table, link.ts).
  */
 export function host(args: string[]): void {
-  const tableAt = args.indexOf('-T');
-  const table = tableAt >= 0 ? Number(args[tableAt + 1]) : NaN;
-  if (Number.isInteger(table) && table > CHANNEL) {
-    try { fs.closeSync(table); } catch { /* not there: a table of the usual size */ }
+  let metrics: string | undefined;
+  let dir: string | undefined;
+  if (args.length > 0 && !args[0]!.startsWith('-')) {
+    // Started by runsvdir's launcher beside runsvdir (start.s): runsvdir's
+    // script and words. fd 2 is a pipe to runsvdir, fd 4 the stderr both had.
+    const a = parseArgs(args.slice(1));
+    if (typeof a !== 'object' || 'badAddress' in a) process.exit(0); // runsvdir says why, and exits
+    if (a.log === undefined) {
+      try { dup2(4, 2); } catch { /* keep the pipe: runsvdir copies it nowhere */ }
+    }
+    try { fs.closeSync(4); } catch { /* none */ }
+    newSession = a.newSession;
+    if (newSession) {
+      try { setsid(); } catch { /* a session leader already */ }
+    }
+    metrics = a.metrics;
+    dir = a.dir;
+    growTable = true;
+  } else {
+    const tableAt = args.indexOf('-T');
+    const table = tableAt >= 0 ? Number(args[tableAt + 1]) : NaN;
+    if (Number.isInteger(table) && table > CHANNEL) {
+      try { fs.closeSync(table); } catch { /* not there: a table of the usual size */ }
+    }
+    newSession = args.includes('-P');
+    const metricsAt = args.indexOf('-M');
+    if (metricsAt >= 0) metrics = args[metricsAt + 1];
+    const dd = args.indexOf('--');
+    dir = dd >= 0 ? args[dd + 1] : undefined;
   }
-  newSession = args.includes('-P');
   env = { ...process.env };
-  const metricsAt = args.indexOf('-M');
-  if (metricsAt >= 0 && args[metricsAt + 1]) {
+  if (metrics) {
     // loaded only with -M (node:http with it)
-    void import('./metrics.js').then((m) => m.serve(args[metricsAt + 1]!,
+    const at = metrics;
+    void import('./metrics.js').then((m) => m.serve(at,
       () => [...entries.values()].map((e) => ({ name: e.name, dir: e.path })),
       (text, err) => say(`runsvdir: warning: ${text}${err === undefined ? '' : ': ' + why(err)}`)));
   }
   // It does the work of every service's runsv: it is named runsv, so that
   // `pidof runsv` and `pgrep -x runsv` find it, and `pkill -x runsv` (TERM)
-  // stops what runit's runsv processes would stop. DIR comes after `--`.
-  const dd = args.indexOf('--');
-  const dir = dd >= 0 ? args[dd + 1] : undefined;
+  // stops what runit's runsv processes would stop.
   setTitle(['runsv', ...(dir === undefined ? [] : [`${dir.replace(/\/+$/, '')}/*`])], 'runsv');
   defaultSignal(10); // SIGUSR1 kills it as it kills a runsv; Node would open a debugger
   try { raiseNofile(); } catch { /* keep the limit we have (Node raises it itself at start) */ }

@@ -7,9 +7,10 @@
 // would cost runsvdir ~0.9 MB for good (net is loaded only for a log).
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { startPosix } from '../sys/children.js';
-import { getrlimit, O_CLOEXEC, pipe, RLIMIT, setNonblock, setPipeSize } from '../sys/libc.js';
+import { adopt, startPosix } from '../sys/children.js';
+import { O_CLOEXEC, pipe, setCloexec, setNonblock, setPipeSize } from '../sys/libc.js';
 import { sleepSync } from '../sys/sleep.js';
+import { tableFd } from './fdtable.js';
 import { encode, type Message } from './protocol.js';
 import type { Services } from './scan.js';
 
@@ -35,30 +36,36 @@ export const NODE_FLAGS = [
 const CHANNEL = 3;
 /** Room for a whole scan of 1000 services in one write. */
 const CHANNEL_BYTES = 1 << 20;
+/** The launcher's host (start.s): runsvdir's end of the channel, and of the host's stderr. */
+const EARLY_CHANNEL = 3;
+const EARLY_STDERR = 4;
 /** How soon to try again when the host has not read what was sent. */
 const RETRY_MS = 50;
 /** How long HUP waits for a host that does not read (then runsvdir exits anyway). */
 const HUP_WAIT_MS = 3000;
-/** What the host holds for a service: 14 fds for a logged one (its directories, pipe, locks, FIFOs, logger). */
-const FDS_PER_SERVICE = 16;
-
 /**
- * The fd the host is given only to size its fd table (host.ts `-T`), or
- * null when a small one will do. A process whose table is shared by other
- * threads (Node's) or children (clonespawn.ts's) waits a whole RCU grace
- * period, 5 to 25 ms here, each time its table doubles: eight times from 64
- * to a tree of 1000. The fd is set in the spawned child, whose table is
- * its own, and the table keeps its size through the exec.
+ * The host runsvdir's launcher (start.s) started beside it, or null. The
+ * launcher execs runsvdir with the host's program for its argv[0]; the host
+ * is then runsvdir's one child, the other end of its fd 3. If it cannot be
+ * found, the ends are closed: it ends at its channel's end.
  */
-function tableFd(services: number): number | null {
-  const want = 64 + FDS_PER_SERVICE * services;
-  if (want <= 256) return null;
-  let limit: number;
-  try { limit = Number(getrlimit(RLIMIT.NOFILE).cur); } catch { return null; }
-  // the kernel rounds a table up to a power of two: the last fd of the one wanted, under the limit
-  let size = 2 ** Math.ceil(Math.log2(want));
-  if (size > limit) size = 2 ** Math.floor(Math.log2(limit));
-  return size > 256 ? size - 1 : null;
+export function startedHost(): number | null {
+  if (!process.argv0.endsWith('/runsvdir-host')) return null;
+  try {
+    const kids = fs.readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim().split(' ');
+    const pid = Number(kids[0]);
+    const mine = fs.fstatSync(EARLY_CHANNEL);
+    const theirs = fs.statSync(`/proc/${pid}/fd/${EARLY_CHANNEL}`);
+    if (kids.length === 1 && pid > 0 && mine.isFIFO() && mine.ino === theirs.ino && mine.dev === theirs.dev) {
+      // not for the hosts started later, nor their services
+      setCloexec(EARLY_CHANNEL, true);
+      setCloexec(EARLY_STDERR, true);
+      return pid;
+    }
+  } catch { /* not found */ }
+  closeQuietly(EARLY_CHANNEL);
+  closeQuietly(EARLY_STDERR);
+  return null;
 }
 
 export interface LinkOptions {
@@ -76,6 +83,8 @@ export interface LinkOptions {
   /** The host's standard error, when runsvdir keeps a log; else it shares runsvdir's. */
   stderr: ((bytes: Buffer) => void) | null;
   warn(text: string, err?: unknown): void;
+  /** The host the launcher started (startedHost), taken for the first. */
+  early?: number | null;
 }
 
 interface Host {
@@ -93,8 +102,11 @@ export class HostLink {
   /** Encoded messages not yet in the pipe. */
   private queued: Buffer[] = [];
   private flushing = false;
+  private early: number | null;
 
-  constructor(private readonly o: LinkOptions) {}
+  constructor(private readonly o: LinkOptions) {
+    this.early = o.early ?? null;
+  }
 
   /** The host's pid, while there is one. */
   get pid(): number | undefined {
@@ -174,6 +186,10 @@ export class HostLink {
       return;
     }
     this.lastSpawn = Date.now();
+    if (this.early !== null) {
+      this.adoptEarly(this.early);
+      return;
+    }
     const table = tableFd(this.o.services.size);
     const args = [
       ...NODE_FLAGS,
@@ -221,6 +237,34 @@ export class HostLink {
     }
     this.queued = [];
     for (const [key, name] of this.o.services) this.send({ add: key, name, path: `${this.o.dir}/${name}` });
+  }
+
+  /** The launcher's host for the first: it is told every service, as one just started. */
+  private adoptEarly(pid: number): void {
+    this.early = null;
+    const host: Host = { pid, channel: EARLY_CHANNEL, stderr: null };
+    this.host = host;
+    adopt(pid, () => this.exited(pid));
+    try { setNonblock(EARLY_CHANNEL, true); } catch { /* blocking, then */ }
+    // without runsvdir's log the host has taken the stderr both had back
+    if (this.o.stderr) this.readStderr(host, EARLY_STDERR);
+    else closeQuietly(EARLY_STDERR);
+    this.queued = [];
+    for (const [key, name] of this.o.services) this.send({ add: key, name, path: `${this.o.dir}/${name}` });
+  }
+
+  /**
+   * After the first scan: the launcher's host, if nothing was found for it,
+   * is let go (it exits at its channel's end, and is reaped here); a host
+   * is started when there is something to supervise, as before.
+   */
+  scanned(): void {
+    const pid = this.early;
+    if (pid === null || this.host) return;
+    this.early = null;
+    closeQuietly(EARLY_CHANNEL);
+    closeQuietly(EARLY_STDERR);
+    adopt(pid, () => { /* reaped */ });
   }
 
   /** The host's standard error into runsvdir's log, as it comes. */

@@ -101,6 +101,18 @@ function startWith(viaClone: boolean, path: string, argv: string[], opts: SpawnO
 }
 
 /**
+ * A child this process did not start here (runsvdir's host, started by its
+ * launcher before this process's exec): watched from now on, and reaped at
+ * once if it has already ended (its SIGCHLD came before any handler).
+ */
+export function adopt(pid: number, onExit: OnExit): void {
+  arm();
+  watched.set(pid, { onExit, scope: new AsyncResource('runit-child'), forgotten: false });
+  watching();
+  sweep();
+}
+
+/**
  * start(), with the spawn on a worker thread (libc.spawnAsync): `started`
  * gets the pid (or the error, and onExit is never called), on a later turn
  * of the event loop; `onExit` comes after `started`, even for a child that
