@@ -29,13 +29,16 @@ const linkTs = fs.readFileSync(path.join(root, 'src/runsvdir/link.ts'), 'utf8');
 const nodeFlags = [...(/export const NODE_FLAGS = \[([^\]]*)\]/.exec(linkTs)?.[1] ?? '').matchAll(/'(--[^']+)'/g)].map((m) => m[1]);
 if (nodeFlags.length === 0) throw new Error('build: no NODE_FLAGS in src/runsvdir/link.ts');
 // Where libexec/runsvdir-start is built (scripts/start.mjs), the script runs
-// it instead (given any argument), to start the host beside runsvdir's own
-// Node (src/runsvdir/start.s); libexec/ is found beside bin/, through a
-// symbolic link if need be.
+// it instead (given any argument, on the machine it was built for: a package
+// may be installed elsewhere), to start the host beside runsvdir's own Node
+// (src/runsvdir/start.s). libexec/ is found beside bin/, through a symbolic
+// link if need be. The shell's variables are named so as not to be a caller's
+// (an exported one would reach every service changed); `read` is a builtin.
 const flags = nodeFlags.join(' ');
 const banners = {
-  runsvdir: `#!/bin/sh\n':' //; L=\${0%/*}/../libexec; [ -x "$L/runsvdir-start" ] || { L=$(readlink -f -- "$0" 2>/dev/null) && L=\${L%/*}/../libexec; }; `
-    + `[ $# -gt 0 ] && [ -x "$L/runsvdir-start" ] && N=$(command -v node) && exec "$L/runsvdir-start" "$N" ${flags} "$L/runsvdir-host" "$0" "$@"; exec node ${flags} "$0" "$@"`,
+  runsvdir: `#!/bin/sh\n':' //; __rsd_l=\${0%/*}/../libexec; [ -x "$__rsd_l/runsvdir-start" ] || { __rsd_l=$(readlink -f -- "$0" 2>/dev/null) && __rsd_l=\${__rsd_l%/*}/../libexec; }; `
+    + `[ $# -gt 0 ] && [ -x "$__rsd_l/runsvdir-start" ] && read __rsd_a 2>/dev/null </proc/sys/kernel/arch && [ "$__rsd_a" = x86_64 ] && __rsd_n=$(command -v node) && `
+    + `exec "$__rsd_l/runsvdir-start" "$__rsd_n" ${flags} "$__rsd_l/runsvdir-host" "$0" "$@"; exec node ${flags} "$0" "$@"`,
 };
 
 // esbuild's CommonJS interop wraps a builtin anew in every source file that

@@ -196,7 +196,10 @@ let growTable = false;
 
 function sizeTable(services: number): void {
   growTable = false;
-  const last = tableFd(services, LAUNCHER_TABLE);
+  // the launcher's (LAUNCHER_TABLE, unless the fd limit was lower), as the kernel says
+  let have = LAUNCHER_TABLE;
+  try { have = Number(/^FDSize:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'latin1'))?.[1] ?? have); } catch { /* no /proc */ }
+  const last = tableFd(services, have);
   if (last === null) return;
   try {
     dupCloexec(CHANNEL, last);
@@ -255,7 +258,10 @@ export function host(args: string[]): void {
     const a = parseArgs(args.slice(1));
     if (typeof a !== 'object' || 'badAddress' in a) process.exit(0); // runsvdir says why, and exits
     if (a.log === undefined) {
-      try { dup2(4, 2); } catch { /* keep the pipe: runsvdir copies it nowhere */ }
+      // (none when runsvdir was started without one: /dev/null, as Node gives a process then)
+      try { dup2(4, 2); } catch {
+        try { const n = fs.openSync('/dev/null', 'w'); dup2(n, 2); fs.closeSync(n); } catch { /* left as it is */ }
+      }
     }
     try { fs.closeSync(4); } catch { /* none */ }
     newSession = a.newSession;

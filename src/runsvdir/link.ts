@@ -51,9 +51,10 @@ const HUP_WAIT_MS = 3000;
  */
 export function startedHost(): number | null {
   if (!process.argv0.endsWith('/runsvdir-host')) return null;
+  let pid = 0;
   try {
     const kids = fs.readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim().split(' ');
-    const pid = Number(kids[0]);
+    pid = Number(kids[0]);
     const mine = fs.fstatSync(EARLY_CHANNEL);
     const theirs = fs.statSync(`/proc/${pid}/fd/${EARLY_CHANNEL}`);
     if (kids.length === 1 && pid > 0 && mine.isFIFO() && mine.ino === theirs.ino && mine.dev === theirs.dev) {
@@ -65,6 +66,8 @@ export function startedHost(): number | null {
   } catch { /* not found */ }
   closeQuietly(EARLY_CHANNEL);
   closeQuietly(EARLY_STDERR);
+  // (one whose exec failed, or that is not taken: reaped once it has ended)
+  if (pid > 0) adopt(pid, () => { /* reaped */ });
   return null;
 }
 
@@ -245,6 +248,7 @@ export class HostLink {
     const host: Host = { pid, channel: EARLY_CHANNEL, stderr: null };
     this.host = host;
     adopt(pid, () => this.exited(pid));
+    try { setPipeSize(EARLY_CHANNEL, CHANNEL_BYTES); } catch { /* the default 64 KB, written in turns */ }
     try { setNonblock(EARLY_CHANNEL, true); } catch { /* blocking, then */ }
     // without runsvdir's log the host has taken the stderr both had back
     if (this.o.stderr) this.readStderr(host, EARLY_STDERR);
@@ -262,6 +266,7 @@ export class HostLink {
     const pid = this.early;
     if (pid === null || this.host) return;
     this.early = null;
+    this.lastSpawn = Date.now(); // the next a second later, as after any host (its -M port is let go)
     closeQuietly(EARLY_CHANNEL);
     closeQuietly(EARLY_STDERR);
     adopt(pid, () => { /* reaped */ });

@@ -7,14 +7,16 @@
 #
 # starts the supervision host, `NODE FLAG... HOST SCRIPT ARG...`, and then
 # becomes runsvdir, `NODE FLAG... SCRIPT ARG...` with HOST for its argv[0]
-# (how runsvdir knows its host is started): the two Node processes start up
+# (how runsvdir knows its host is started; NODE when it is not): the two
+# Node processes start up
 # side by side instead of one after the other. Between them:
 #     the host's fd 3  <- pipe <-  runsvdir's fd 3   (the channel)
 #     the host's fd 2  -> pipe ->  runsvdir's fd 4   (the host's stderr)
 #     the host's fd 4: the stderr both had (the host takes it back when
 #     runsvdir keeps no log)
 # The host's fd table is made 2048 slots large before its exec (a
-# close-on-exec fd 2047): it keeps the size, and Node's threads never wait
+# close-on-exec fd 2047, its soft fd limit raised to the hard one first): it
+# keeps the size, and Node's threads never wait
 # for it to grow (src/runsvdir/link.ts tableFd). vfork: runsvdir is exec'd
 # once the host has been, or has failed to be. Should a pipe or the vfork
 # fail, runsvdir is exec'd alone and starts its host itself.
@@ -39,6 +41,9 @@ find:   cmp     r14, rbx
 found:  lea     rax, [r14 + 1]          # SCRIPT after it
         cmp     rax, rbx
         jae     usage
+        mov     edi, 2                  # the stderr both had, before a pipe can take fd 2
+        call    spare
+        mov     ebp, eax
         sub     rsp, 16                 # [rsp]: the channel, [rsp+8]: stderr
         mov     eax, 293                # pipe2(channel, O_CLOEXEC)
         mov     rdi, rsp
@@ -71,27 +76,40 @@ found:  lea     rax, [r14 + 1]          # SCRIPT after it
         mov     eax, r15d
         mov     esi, 3
         call    place
-        jmp     alone
+        mov     r15, [r12 + r14*8]      # HOST for runsvdir's argv[0]: its host is started
+        jmp     exec
 
-host:   mov     eax, 292                # dup3(channel's read end, 2047, O_CLOEXEC): the table's size
-        mov     edi, [rsp]
+host:   mov     r15d, [rsp]             # the channel's read end
+        mov     ebx, [rsp + 12]         # stderr's write end
+        sub     rsp, 16                 # (below the parent's frame: vfork shares the stack)
+        mov     eax, 97                 # getrlimit(RLIMIT_NOFILE): the soft limit raised
+        mov     edi, 7                  # to the hard one, as Node raises it, so that
+        mov     rsi, rsp                # fd 2047 fits
+        syscall
+        test    eax, eax
+        jnz     1f
+        mov     rax, [rsp + 8]
+        mov     [rsp], rax
+        mov     eax, 160                # setrlimit(RLIMIT_NOFILE)
+        mov     edi, 7
+        mov     rsi, rsp
+        syscall
+1:      mov     eax, 292                # dup3(channel's read end, 2047, O_CLOEXEC): the table's size
+        mov     edi, r15d
         mov     esi, 2047
         mov     edx, 0x80000
         syscall
-        mov     edi, 2                  # the stderr both had
-        call    spare
-        mov     ebp, eax
-        mov     edi, [rsp]              # the channel's read end
+        mov     edi, r15d
         call    spare
         mov     r15d, eax
-        mov     edi, [rsp + 12]         # stderr's write end
+        mov     edi, ebx
         call    spare
         mov     esi, 2
         call    place
         mov     eax, r15d
         mov     esi, 3
         call    place
-        mov     eax, ebp
+        mov     eax, ebp                # the stderr both had (when there was one)
         mov     esi, 4
         call    place
         mov     eax, 59                 # execve(NODE, argv + 1, envp)
@@ -99,13 +117,14 @@ host:   mov     eax, 292                # dup3(channel's read end, 2047, O_CLOEX
         lea     rsi, [r12 + 8]
         mov     rdx, r13
         syscall
-        mov     eax, 231                # exit_group(111): runsvdir finds it dead
+        mov     eax, 231                # exit_group(111): runsvdir reaps it
         mov     edi, 111
         syscall
 
-        # runsvdir: argv + 2, HOST taken out and put first (its argv[0])
-alone:  mov     r15, [r12 + r14*8]      # HOST
-        mov     rcx, r14
+        # a pipe or the vfork failed: runsvdir alone, NODE for its argv[0]
+alone:  mov     r15, [r12 + 8]
+        # runsvdir: argv + 2, HOST taken out, r15 first
+exec:   mov     rcx, r14
 shift:  cmp     rcx, 2
         jbe     shifted
         mov     rax, [r12 + rcx*8 - 8]
