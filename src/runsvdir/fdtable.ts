@@ -9,8 +9,6 @@ import { getrlimit, RLIMIT } from '../sys/libc.js';
 
 /** What the host holds for a service: 14 fds for a logged one (its directories, pipe, locks, FIFOs, logger). */
 const FDS_PER_SERVICE = 16;
-/** The table runsvdir's launcher makes (start.s: fd 2047). */
-export const LAUNCHER_TABLE = 2048;
 
 /**
  * The last fd of a table large enough for `services`, under the fd limit,

@@ -18,7 +18,7 @@ import { pending as unwaitedPending } from '../sys/unwaited.js';
 import * as boost from './boost.js';
 import { parseArgs } from './args.js';
 import { compactSoon } from './compact.js';
-import { LAUNCHER_TABLE, tableFd } from './fdtable.js';
+import { tableFd } from './fdtable.js';
 import { adoptStandin, takeOver } from './logger.js';
 import { sameLookups } from './logrun.js';
 import { Lines, type Message } from './protocol.js';
@@ -188,17 +188,17 @@ let working = false;
 let hungUp = false;
 const PER_TURN = 8;
 /**
- * Started by the launcher, with a table of LAUNCHER_TABLE fds: made large
- * enough for the first list at once, if it needs more (fdtable.ts), one wait
- * rather than one at each doubling.
+ * Started by the launcher, with the table it made (2048 fds, start.s, or
+ * fewer under a low fd limit): made large enough for the first list at once,
+ * if it needs more (fdtable.ts), one wait rather than one at each doubling.
  */
 let growTable = false;
 
 function sizeTable(services: number): void {
   growTable = false;
-  // the launcher's (LAUNCHER_TABLE, unless the fd limit was lower), as the kernel says
-  let have = LAUNCHER_TABLE;
-  try { have = Number(/^FDSize:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'latin1'))?.[1] ?? have); } catch { /* no /proc */ }
+  // the size the kernel says it has
+  let have: number | undefined;
+  try { have = Number(/^FDSize:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'latin1'))?.[1]) || undefined; } catch { /* no /proc */ }
   const last = tableFd(services, have);
   if (last === null) return;
   try {

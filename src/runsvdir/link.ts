@@ -64,11 +64,18 @@ export function startedHost(): number | null {
       return pid;
     }
   } catch { /* not found */ }
+  letGo(pid);
+  return null;
+}
+
+/**
+ * The launcher's host not taken (or one whose exec failed): its ends closed,
+ * it ends at its channel's end, and is reaped then.
+ */
+function letGo(pid: number): void {
   closeQuietly(EARLY_CHANNEL);
   closeQuietly(EARLY_STDERR);
-  // (one whose exec failed, or that is not taken: reaped once it has ended)
   if (pid > 0) adopt(pid, () => { /* reaped */ });
-  return null;
 }
 
 export interface LinkOptions {
@@ -238,6 +245,11 @@ export class HostLink {
       closeQuietly(stderr[1]);
       this.readStderr(host, stderr[0]);
     }
+    this.tellAll();
+  }
+
+  /** A host just started (or taken) is told every service. */
+  private tellAll(): void {
     this.queued = [];
     for (const [key, name] of this.o.services) this.send({ add: key, name, path: `${this.o.dir}/${name}` });
   }
@@ -253,8 +265,7 @@ export class HostLink {
     // without runsvdir's log the host has taken the stderr both had back
     if (this.o.stderr) this.readStderr(host, EARLY_STDERR);
     else closeQuietly(EARLY_STDERR);
-    this.queued = [];
-    for (const [key, name] of this.o.services) this.send({ add: key, name, path: `${this.o.dir}/${name}` });
+    this.tellAll();
   }
 
   /**
@@ -267,9 +278,7 @@ export class HostLink {
     if (pid === null || this.host) return;
     this.early = null;
     this.lastSpawn = Date.now(); // the next a second later, as after any host (its -M port is let go)
-    closeQuietly(EARLY_CHANNEL);
-    closeQuietly(EARLY_STDERR);
-    adopt(pid, () => { /* reaped */ });
+    letGo(pid);
   }
 
   /** The host's standard error into runsvdir's log, as it comes. */
