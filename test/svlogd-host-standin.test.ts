@@ -96,14 +96,18 @@ describe('svlogd in the runsvdir host: the stand-in started on a worker thread',
         const why = (e: Error): never => { throw new Error(`${e.message}:\n${svcs.map((s) => run(sv, ['status', s]).out).join('')}`); };
         if (who === 'ours') await until('ours: every service up, every log service down', allDown, 30000).catch(why);
         else {
-          // runit's svlogd can miss a TERM that comes while it starts (`run: log: ..., want
-          // down, got TERM` for good; seen more often on a busy machine): runsv sends TERM
-          // again on each d, so send d again until every log service is down (bounded)
-          const logs = svcs.map((s) => path.join(s, 'log'));
-          let sent = 0;
+          // runit's runsv can lose the TERM of a d to its own handler: sent while the
+          // forked child has not yet reset it before exec'ing svlogd, it is caught in
+          // the child and svlogd runs on (`run: log: ..., want down, got TERM` for
+          // good; seen more often on a busy machine). runsv sends TERM again on each d,
+          // but `sv down` sends none when want is already down, so write the d into the
+          // control FIFO again, every ~2 s, until every log service is down (bounded)
+          let polls = 0;
           await until('theirs: every service up, every log service down', () => {
             if (allDown()) return true;
-            if (++sent % 100 === 0) run(sv, ['down', ...logs]); // every ~2 s
+            if (++polls % 100 === 0) {
+              for (const s of svcs) if (state(path.join(s, 'log'))?.pid) control.send(path.join(s, 'log/supervise'), 'd');
+            }
             return false;
           }, 40000).catch(why);
         }
